@@ -1,0 +1,48 @@
+"""The lesson's model: Flatten -> Dense(50, relu) x 2 -> Dense(10, softmax), and its compile step."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import tensorflow as tf
+
+INPUT_SHAPE = (28, 28, 1)
+NUM_CLASSES = 10
+HIDDEN_UNITS = 50
+DEPTH = 2
+
+
+def build_model(
+    hidden_units: int | Sequence[int] = HIDDEN_UNITS,
+    depth: int = DEPTH,
+    activation: str | Sequence[str] = "relu",
+    output_activation: str = "softmax",
+) -> tf.keras.Sequential:
+    """A fully connected classifier; width, depth and activations vary in the lesson's exercises.
+
+    ``hidden_units`` and ``activation`` take one value for every hidden layer or one per layer.
+    The default has 42,310 parameters.
+    """
+    widths = [hidden_units] * depth if isinstance(hidden_units, int) else list(hidden_units)
+    activations = [activation] * len(widths) if isinstance(activation, str) else list(activation)
+    if len(activations) != len(widths):
+        raise ValueError(f"{len(widths)} hidden layers but {len(activations)} activations")
+    layers: list[tf.keras.layers.Layer] = [tf.keras.Input(shape=INPUT_SHAPE), tf.keras.layers.Flatten()]
+    layers += [tf.keras.layers.Dense(w, activation=a) for w, a in zip(widths, activations, strict=True)]
+    layers.append(tf.keras.layers.Dense(NUM_CLASSES, activation=output_activation))
+    return tf.keras.Sequential(layers, name="mnist_dnn")
+
+
+def compile_model(model: tf.keras.Model, steps_per_execution: int = 1) -> tf.keras.Model:
+    """Adam (default learning rate), sparse categorical cross-entropy, accuracy: as the lesson.
+
+    ``steps_per_execution`` only changes how many steps run per call into TensorFlow, not the
+    mathematics; the reference raises it for speed.
+    """
+    model.compile(
+        optimizer="adam",
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        steps_per_execution=steps_per_execution,
+    )
+    return model
