@@ -1,0 +1,50 @@
+"""Command line: ``python -m autograder grade NOTEBOOK.ipynb [--json]``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from autograder.pipeline import DEFAULT_ASSIGNMENT, GradeReport, GradingError, grade_notebook
+
+
+def print_table(report: GradeReport) -> None:
+    """A table per grade cell: grade_id, points, max points, and the first line of its message."""
+    width = max([len(c.grade_id) for c in report.cells] + [8])
+    print(f"{'grade_id':<{width}}  {'points':>6}  {'max':>4}  message")
+    for c in report.cells:
+        lines = [ln.strip() for ln in c.message.splitlines() if ln.strip()]
+        wrong = [ln for ln in lines if ln.startswith("✘")]
+        first = (wrong or lines or [""])[0]
+        print(f"{c.grade_id:<{width}}  {c.points:>6g}  {c.max_points:>4g}  {first}")
+    print(f"{'total':<{width}}  {report.score:>6g}  {report.max_score:>4g}")
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    try:
+        report = grade_notebook(args.notebook, args.assignment)
+    except GradingError as exc:
+        print(f"grade: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(report.to_json())
+    else:
+        print_table(report)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    g = sub.add_parser("grade", help="autograde one notebook in a throwaway course")
+    g.add_argument("notebook", type=Path)
+    g.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    g.add_argument("--assignment", default=DEFAULT_ASSIGNMENT)
+    g.set_defaults(func=cmd_grade)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,121 @@
+"""Checks of the data pipeline: split sizes, scaling, shapes and labels, the leak, batching."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from autograder.facts import dataset_facts
+from autograder.result import CheckResult
+
+NUM_TRAIN_FULL = 60_000
+NUM_VALIDATION = 6_000
+NUM_TRAIN = 54_000
+NUM_TEST = 10_000
+
+
+def _as_number(value: Any) -> float | None:
+    try:
+        number = float(value.numpy() if hasattr(value, "numpy") else value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def check_split_sizes(num_validation_samples: Any, num_test_samples: Any, train_data: Any,
+                      validation_data: Any, test_data: Any) -> CheckResult:
+    """10% of the 60,000 training images for validation: 54,000 / 6,000, and 10,000 test."""
+    r = CheckResult()
+    n_val = _as_number(num_validation_samples)
+    r.add(n_val == NUM_VALIDATION, f"num_validation_samples is {NUM_VALIDATION:,}",
+          f"num_validation_samples is {num_validation_samples!r}; expected {NUM_VALIDATION:,} "
+          "(10% of the 60,000 training images)")
+    n_test = _as_number(num_test_samples)
+    r.add(n_test == NUM_TEST, f"num_test_samples is {NUM_TEST:,}",
+          f"num_test_samples is {num_test_samples!r}; expected {NUM_TEST:,} "
+          "(mnist_info.splits['test'].num_examples)")
+    for name, data, expected, why in [
+        ("train_data", train_data, NUM_TRAIN, "60,000 minus the 6,000 validation images"),
+        ("validation_data", validation_data, NUM_VALIDATION, "10% of the training set"),
+        ("test_data", test_data, NUM_TEST, "the whole test split"),
+    ]:
+        count = dataset_facts(data)["num_examples"]
+        r.add(count == expected, f"{name} holds {expected:,} images",
+              f"{name} holds {count:,} images; expected {expected:,} ({why})")
+    return r
+
+
+def check_scaling(train_data: Any, validation_data: Any, test_data: Any) -> CheckResult:
+    """Pixels as float32 in [0, 1] in all three splits (divide the uint8 values by 255 once)."""
+    r = CheckResult()
+    for name, data in [("train_data", train_data), ("validation_data", validation_data),
+                       ("test_data", test_data)]:
+        f = dataset_facts(data)
+        r.add(f["image_dtype"] == "float32", f"{name} images are float32",
+              f"{name} images are {f['image_dtype']}; expected float32 (tf.cast(image, tf.float32))",
+              weight=0.5)
+        lo, hi = f["min"], f["max"]
+        in_range = lo is not None and lo >= 0.0 and hi <= 1.0 and hi > 0.5
+        wrong = (f"{name} pixel values range from {lo} to {hi}; expected 0.0 to 1.0"
+                 + (" (divide by 255.)" if hi is not None and hi > 1 else "")
+                 + (" (did you divide by 255 twice?)" if hi is not None and 0 < hi <= 0.5 else ""))
+        r.add(in_range, f"{name} pixels lie in [0, 1]", wrong)
+    return r
+
+
+def check_shapes_and_labels(train_data: Any, validation_data: Any, test_data: Any) -> CheckResult:
+    """Images 28x28x1, labels integer classes 0-9 (sparse labels, not one-hot)."""
+    r = CheckResult()
+    for name, data in [("train_data", train_data), ("validation_data", validation_data),
+                       ("test_data", test_data)]:
+        f = dataset_facts(data)
+        r.add(f["image_shape"] == [28, 28, 1], f"{name} images are 28x28x1",
+              f"{name} images have shape {f['image_shape']}; expected [28, 28, 1]")
+        ok = f["label_dtype"].startswith(("int", "uint")) and f["labels"] == list(range(10))
+        r.add(ok, f"{name} labels are the integers 0-9",
+              f"{name} labels are {f['label_dtype']} with values {f['labels'][:12]}; expected "
+              "integer class labels 0-9 (keep as_supervised=True labels as they are)")
+    return r
+
+
+def check_no_validation_leak(train_data: Any, validation_data: Any) -> CheckResult:
+    """Over two epochs, no validation image is ever in the training stream, and validation is fixed."""
+    from mnist_ref.data import measure_overlap
+
+    r = CheckResult()
+    report = measure_overlap(train_data, validation_data, epochs=2)
+    shared = ", ".join(f"{n:,}" for n in report.shared_per_epoch)
+    r.add(not report.leaky, "training and validation stay disjoint in every epoch",
+          f"validation images also appear in the training data ({shared} of "
+          f"{report.validation_size:,} in epochs 1 and 2): shuffle() reshuffles on every "
+          "iteration, so take()/skip() pick different images each epoch. Expected disjoint "
+          "splits: shuffle once with reshuffle_each_iteration=False (and a seed) before "
+          "take/skip.", weight=2)
+    r.add(not report.validation_changes, "the validation set is the same in every epoch",
+          "the validation set changes from one epoch to the next; expected a fixed "
+          "validation set (shuffle with reshuffle_each_iteration=False before take/skip)")
+    return r
+
+
+def check_batching(train_data: Any, validation_data: Any, test_data: Any,
+                   batch_size: int = 100) -> CheckResult:
+    """Training in batches of the batch size; validation and test each as one single batch."""
+    r = CheckResult()
+    f = dataset_facts(train_data)
+    sizes = f["batch_sizes"]
+    full = sizes[:-1] if sizes else []
+    ok = f["batched"] and bool(sizes) and all(s == batch_size for s in full) \
+        and 0 < sizes[-1] <= batch_size
+    seen = sorted(set(sizes))[:5] if f["batched"] else "none (not batched)"
+    r.add(ok, f"train_data comes in batches of {batch_size}",
+          f"train_data batches have sizes {seen}; "
+          f"expected {batch_size} (train_data.batch(BATCH_SIZE))", weight=2)
+    for name, data, n in [("validation_data", validation_data, NUM_VALIDATION),
+                          ("test_data", test_data, NUM_TEST)]:
+        g = dataset_facts(data)
+        single = g["batched"] and len(g["batch_sizes"]) == 1
+        layout = f"in {len(g['batch_sizes'])} batches" if g["batched"] else "not batched"
+        r.add(single, f"{name} is a single batch",
+              f"{name} is {layout}; "
+              f"expected one batch of all its images ({name}.batch({n:,}), as in the lesson)")
+    return r

@@ -1,0 +1,139 @@
+"""Plain, JSON-friendly facts about the student's objects: datasets, models, histories.
+
+Checks judge these facts rather than poking at live objects, so the same judgement can run
+on facts read back from a file.  Dataset facts are cached per object: several checks look at
+the same ``train_data`` and reading 54,000 images once is enough.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+_DATASET_CACHE: dict[int, tuple[Any, dict]] = {}
+
+ACTIVATION_ALIASES = {"softmax_v2": "softmax", "relu6": "relu6", "linear": "linear", None: "linear"}
+
+
+def is_dataset(obj: Any) -> bool:
+    import tensorflow as tf
+
+    return isinstance(obj, tf.data.Dataset)
+
+
+def _split_element(element: Any) -> tuple[Any, Any]:
+    """(images, labels) from a dataset element: a 2-tuple or a dict with image/label keys."""
+    if isinstance(element, dict):
+        return element["image"], element["label"]
+    if isinstance(element, (tuple, list)) and len(element) == 2:
+        return element[0], element[1]
+    raise TypeError("elements are not (image, label) pairs; use as_supervised=True")
+
+
+def dataset_facts(dataset: Any) -> dict:
+    """Count, batch sizes, dtypes, value range and label set of one pass over a dataset."""
+    key = id(dataset)
+    if key in _DATASET_CACHE and _DATASET_CACHE[key][0] is dataset:
+        return _DATASET_CACHE[key][1]
+    if not is_dataset(dataset):
+        raise TypeError(f"expected a tf.data.Dataset, got {type(dataset).__name__}")
+    images_spec, labels_spec = _split_element(dataset.element_spec)
+    batched = len(images_spec.shape) == 4
+    batch_sizes: list[int] = []
+    lo, hi, total, count = math.inf, -math.inf, 0.0, 0
+    labels: set[int] = set()
+    for element in dataset.as_numpy_iterator():
+        images, y = _split_element(element)
+        images = np.asarray(images)
+        if not batched:
+            images, y = images[None], np.asarray(y)[None]
+        batch_sizes.append(int(images.shape[0]))
+        if images.size:
+            lo, hi = min(lo, float(images.min())), max(hi, float(images.max()))
+            total += float(images.astype(np.float64).sum())
+        count += int(images.shape[0])
+        labels.update(int(v) for v in np.unique(y))
+    facts = {
+        "batched": batched,
+        "num_examples": count,
+        "batch_sizes": batch_sizes,
+        "image_dtype": images_spec.dtype.name,
+        "image_shape": [d for d in images_spec.shape[1 if batched else 0:]],
+        "label_dtype": labels_spec.dtype.name,
+        "labels": sorted(labels),
+        "min": lo if count else None,
+        "max": hi if count else None,
+        "mean": total / (count * 784) if count else None,
+    }
+    _DATASET_CACHE[key] = (dataset, facts)
+    return facts
+
+
+def activation_name(fn: Any) -> str:
+    """A canonical name for a Keras/TF activation given as a function, string or None."""
+    name = fn if isinstance(fn, str) or fn is None else getattr(fn, "__name__", type(fn).__name__)
+    name = ACTIVATION_ALIASES.get(name, name)
+    return str(name).lower()
+
+
+def model_layers(model: Any) -> list[dict]:
+    """The model as a list of steps: flatten, dense(units, activation), activation(name)."""
+    steps: list[dict] = []
+    for layer in model.layers:
+        kind = type(layer).__name__
+        if kind == "InputLayer":
+            continue
+        if kind == "Dense":
+            steps.append({"type": "dense", "units": int(layer.units),
+                          "activation": activation_name(layer.activation)})
+        elif kind == "Activation":
+            steps.append({"type": "activation", "activation": activation_name(layer.activation)})
+        elif kind in ("ReLU", "Softmax"):
+            steps.append({"type": "activation", "activation": kind.lower()})
+        elif kind == "Flatten":
+            steps.append({"type": "flatten"})
+        else:
+            steps.append({"type": kind})
+    return steps
+
+
+def merged_layers(steps: list[dict]) -> list[dict]:
+    """Fold separate activation layers into the Dense layer before them (equivalent models)."""
+    merged: list[dict] = []
+    for step in steps:
+        if step["type"] == "activation" and merged and merged[-1]["type"] == "dense" \
+                and merged[-1]["activation"] == "linear":
+            merged[-1] = {**merged[-1], "activation": step["activation"]}
+        elif step["type"] == "activation" and step["activation"] == "linear":
+            continue
+        else:
+            merged.append(dict(step))
+    return merged
+
+
+def model_facts(model: Any) -> dict:
+    """Architecture, parameter count and compile settings of a Keras model."""
+    import tensorflow as tf
+
+    if not isinstance(model, tf.keras.Model):
+        raise TypeError(f"expected a tf.keras Model, got {type(model).__name__}")
+    try:
+        input_shape = list(model.input_shape)[1:]
+    except (AttributeError, ValueError):
+        input_shape = None
+    compiled = getattr(model, "compiled", False) or getattr(model, "optimizer", None) is not None
+    return {
+        "layers": model_layers(model),
+        "input_shape": input_shape,
+        "params": int(model.count_params()) if model.built else None,
+        "compile": model.get_compile_config() if compiled else None,
+    }
+
+
+def history_facts(history: Any) -> dict:
+    """What Keras recorded in a History: its params (epochs, steps) and per-epoch logs."""
+    params = dict(getattr(history, "params", None) or {})
+    logs = {k: [float(v) for v in vals] for k, vals in (getattr(history, "history", None) or {}).items()}
+    return {"params": {k: v for k, v in params.items() if isinstance(v, (int, float))}, "history": logs}

@@ -1,0 +1,105 @@
+"""The one function grade cells call: run a named check quietly and report points with reasons.
+
+nbgrader scores any stderr output in a grade cell as a failure, and TensorFlow writes warnings
+to stderr; ``grade`` keeps all of that out of the cell's output (Python warnings, logging, and
+file-descriptor level writes), so a correct answer never loses points to log noise.  The score
+is the cell's result (nbgrader's partial credit); the message says what passed, what did not,
+and what was expected.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import io
+import logging
+import os
+import sys
+import tempfile
+import warnings
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from autograder.result import CheckResult
+
+
+@dataclass(frozen=True)
+class var:  # noqa: N801 - reads like a keyword in grade cells: history=var("history_10000")
+    """Names a notebook variable to pass to a check under another parameter name."""
+
+    name: str
+
+
+@contextlib.contextmanager
+def quiet_stderr() -> Iterator[None]:
+    """Silence stderr for the block: sys.stderr, fd 2, Python warnings and logging."""
+    sys.stderr.flush()
+    saved_fd = os.dup(2)
+    with tempfile.TemporaryFile() as sink, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        previous_disable = logging.root.manager.disable
+        logging.disable(logging.CRITICAL)
+        os.dup2(sink.fileno(), 2)
+        try:
+            with contextlib.redirect_stderr(io.StringIO()):
+                yield
+        finally:
+            os.dup2(saved_fd, 2)
+            os.close(saved_fd)
+            logging.disable(previous_disable)
+
+
+def _resolve(check: Callable[..., CheckResult], namespace: Mapping[str, Any],
+             given: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Arguments for ``check`` from ``given`` and the notebook's namespace; names still missing."""
+    kwargs: dict[str, Any] = {}
+    missing: list[str] = []
+    for name, param in inspect.signature(check).parameters.items():
+        spec = given.get(name, var(name))
+        if not isinstance(spec, var):
+            kwargs[name] = spec
+        elif spec.name in namespace:
+            kwargs[name] = namespace[spec.name]
+        elif param.default is inspect.Parameter.empty:
+            missing.append(spec.name)
+    return kwargs, missing
+
+
+def run_check(check: Callable[..., CheckResult], namespace: Mapping[str, Any],
+              **given: Any) -> CheckResult:
+    """Run ``check`` with its arguments taken from ``namespace``; never raises."""
+    kwargs, missing = _resolve(check, namespace, given)
+    if missing:
+        names = ", ".join(f"`{n}`" for n in missing)
+        return CheckResult().fail(
+            f"{names} {'is' if len(missing) == 1 else 'are'} not defined, so this could not be "
+            "checked. Run all cells above in order; if one raised an error, fix it first. "
+            "Keep the variable names the notebook asks for."
+        )
+    try:
+        with quiet_stderr():
+            return check(**kwargs)
+    except Exception as exc:  # the student's objects can fail in any way
+        return CheckResult().fail(
+            f"Checking raised {type(exc).__name__}: {str(exc)[:300]}. Expected objects of the "
+            "kind the instructions describe (see the cells above)."
+        )
+
+
+def grade(check: Callable[..., CheckResult], namespace: Mapping[str, Any], out_of: float,
+          **given: Any) -> float:
+    """Run a check, print its verdict, and return the points (nbgrader's partial credit)."""
+    result = run_check(check, namespace, **given)
+    points = round(result.score * out_of, 4)
+    name = check.__name__.removeprefix("check_").replace("_", " ")
+    print(f"{name}: {points:g} / {out_of:g} points\n{result.message}", flush=True)
+    return points
+
+
+def require(check: Callable[..., CheckResult], namespace: Mapping[str, Any], **given: Any) -> None:
+    """A visible format check: print the verdict and raise AssertionError unless it fully passes."""
+    result = run_check(check, namespace, **given)
+    print(result.message, flush=True)
+    if result.score < 1:
+        raise AssertionError(result.message.strip())

@@ -1,0 +1,30 @@
+"""nbgrader configuration for the MNIST batch-size course (this folder is the course directory)."""
+
+import os
+
+c = get_config()  # noqa: F821 - provided by nbgrader/traitlets when this file is loaded
+
+c.CourseDirectory.course_id = "mnist-batch-size"
+c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
+c.CourseDirectory.db_url = os.environ.get(
+    "NBGRADER_DB_URL", "sqlite:///" + os.path.join(c.CourseDirectory.root, "gradebook.db")
+)
+# Never copy large or generated files from source/ into the release or submissions.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
+
+# Executing a student's notebook: a cell that runs longer than this is stopped, and the
+# kernel is not restarted for another try (a hanging notebook should not be run twice).
+c.Execute.timeout = 300
+c.Execute.interrupt_on_timeout = True
+c.Execute.execute_retries = 0
+
+# Cells whose source the student must not change are checked for changes when autograding.
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# Where release/fetch/submit/collect exchange files.  On a shared server this is a folder
+# every user can reach; for a single machine the course keeps its own.
+c.Exchange.root = os.environ.get(
+    "NBGRADER_EXCHANGE", os.path.join(c.CourseDirectory.root, ".exchange")
+)
+c.Exchange.path_includes_course = True
