@@ -1,4 +1,4 @@
-"""Command line: ``python -m autograder grade NOTEBOOK.ipynb [--json]``."""
+"""Command line: ``python -m autograder {grade NOTEBOOK.ipynb [--json], demo}``."""
 
 from __future__ import annotations
 
@@ -34,6 +34,18 @@ def cmd_grade(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from autograder.demo import print_grade_table, run_demo
+
+    try:
+        reports = run_demo(args.course.resolve(), args.assignment)
+    except GradingError as exc:
+        print(f"demo: {exc}", file=sys.stderr)
+        return 2
+    print_grade_table(args.course.resolve(), reports)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -42,6 +54,11 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     g.add_argument("--assignment", default=DEFAULT_ASSIGNMENT)
     g.set_defaults(func=cmd_grade)
+    d = sub.add_parser("demo", help="grade a demo class end to end with nbgrader's own commands")
+    d.add_argument("--course", type=Path, default=Path("demo-course"),
+                   help="course directory to (re)create (default: ./demo-course)")
+    d.add_argument("--assignment", default=DEFAULT_ASSIGNMENT)
+    d.set_defaults(func=cmd_demo)
     args = parser.parse_args(argv)
     return args.func(args)
 

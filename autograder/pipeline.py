@@ -109,17 +109,45 @@ def cell_messages(autograded: Path) -> dict[str, str]:
     return messages
 
 
-def scores_from_gradebook(course: Path, assignment: str, notebook: str) -> list[tuple[str, float, float]]:
-    """(grade_id, points, max_points) for each autograded cell, in notebook order."""
+def scores_from_gradebook(course: Path, assignment: str, notebook: str,
+                          student: str = STUDENT) -> list[tuple[str, float, float]]:
+    """(grade_id, points, max_points) for each autograded (code) grade cell, in notebook order."""
     from nbgrader.api import Gradebook
 
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        nb = gb.find_submission_notebook(notebook, assignment, STUDENT)
-        grades = [g for g in nb.grades if g.auto_score is not None or g.cell_type == "code"]
         order = {c.name: i for i, c in enumerate(gb.find_notebook(notebook, assignment).grade_cells)}
-        rows = [(g.name, float(g.score or 0.0), float(g.max_score)) for g in grades
+        submitted = gb.find_submission_notebook(notebook, assignment, student)
+        rows = [(g.name, float(g.score or 0.0), float(g.max_score)) for g in submitted.grades
                 if g.cell_type == "code"]
     return sorted(rows, key=lambda row: order.get(row[0], 0))
+
+
+def notebook_name(course: Path, assignment: str) -> str:
+    """The assignment's notebook name (without .ipynb) as in source/."""
+    found = sorted((course / "source" / assignment).glob("*.ipynb"))
+    if not found:
+        raise GradingError(f"assignment {assignment!r} has no notebook in {course / 'source'}")
+    return found[0].stem
+
+
+def collect_report(course: Path, assignment: str, student: str = STUDENT) -> GradeReport:
+    """The autograded cells of one student's graded submission, with scores and messages."""
+    notebook = notebook_name(course, assignment)
+    autograded = course / "autograded" / student / assignment / f"{notebook}.ipynb"
+    if not autograded.is_file():
+        raise GradingError(f"nbgrader autograde produced no graded notebook for {student}")
+    messages = cell_messages(autograded)
+    cells = [CellGrade(gid, pts, mx, messages.get(gid, "cell missing from the submission"))
+             for gid, pts, mx in scores_from_gradebook(course, assignment, notebook, student)]
+    return GradeReport(sum(c.points for c in cells), sum(c.max_points for c in cells), cells)
+
+
+def submit(course: Path, assignment: str, student: str, notebook_path: Path) -> Path:
+    """Place a notebook as ``student``'s submission under submitted/, named as nbgrader expects."""
+    target = course / "submitted" / student / assignment / f"{notebook_name(course, assignment)}.ipynb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(notebook_path, target)
+    return target
 
 
 def grade_notebook(path: Path, assignment: str = DEFAULT_ASSIGNMENT, timeout: float | None = None,
@@ -130,16 +158,7 @@ def grade_notebook(path: Path, assignment: str = DEFAULT_ASSIGNMENT, timeout: fl
     with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
         course = Path(keep) if keep else Path(tmp) / "course"
         make_course(course, assignment)
-        notebook = next((course / "source" / assignment).glob("*.ipynb")).stem
-        target = course / "submitted" / STUDENT / assignment / f"{notebook}.ipynb"
-        target.parent.mkdir(parents=True)
-        shutil.copyfile(path, target)
+        submit(course, assignment, STUDENT, path)
         run_nbgrader(course, "autograde", assignment, "--student", STUDENT, "--force",
                      timeout=timeout)
-        autograded = course / "autograded" / STUDENT / assignment / f"{notebook}.ipynb"
-        if not autograded.is_file():
-            raise GradingError("nbgrader autograde produced no graded notebook")
-        messages = cell_messages(autograded)
-        cells = [CellGrade(gid, pts, mx, messages.get(gid, "cell missing from the submission"))
-                 for gid, pts, mx in scores_from_gradebook(course, assignment, notebook)]
-    return GradeReport(sum(c.points for c in cells), sum(c.max_points for c in cells), cells)
+        return collect_report(course, assignment, STUDENT)

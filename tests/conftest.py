@@ -52,3 +52,18 @@ def prepared_mnist(idx_dir: Path) -> None:
     from mnist_ref.offline_data import prepare
 
     prepare(idx_dir)
+
+
+SOURCE_NOTEBOOK = ROOT / "source" / "mnist_batch_size" / "mnist_batch_size.ipynb"
+RELEASE_NOTEBOOK = ROOT / "release" / "mnist_batch_size" / "mnist_batch_size.ipynb"
+
+
+@pytest.fixture
+def course_dir(tmp_path: Path) -> Path:
+    """A fresh nbgrader course directory with the assignment generated (gradebook included)."""
+    from autograder.pipeline import make_course
+
+    course = tmp_path / "course"
+    make_course(course)
+    return course
+

@@ -88,8 +88,9 @@ def check_compile(model: Any) -> CheckResult:
           f"the optimizer is {name}; expected 'adam' (adaptive moment estimation)")
     lr = (optimizer.get("config") or {}).get("learning_rate") if isinstance(optimizer, dict) else None
     lr_ok = isinstance(lr, (int, float)) and abs(lr - DEFAULT_ADAM_LR) < 1e-6
+    shown = f"{lr:.6g}" if isinstance(lr, (int, float)) else repr(lr)
     r.add(lr_ok, "with the default learning rate 0.001",
-          f"the learning rate is {lr}; expected Adam's default 0.001", weight=0.5)
+          f"the learning rate is {shown}; expected Adam's default 0.001", weight=0.5)
     loss = _loss_text(config)
     sparse = "sparse_categorical_crossentropy" in loss or "sparsecategoricalcrossentropy" in loss
     hint = (" categorical_crossentropy expects one-hot labels, but MNIST's labels are integers"

@@ -31,7 +31,11 @@ def implied_batch_size(history: dict, num_train: int) -> int | None:
 
 
 def _same_as_lesson(model: Any, **data: Any) -> tuple[bool, list[str]]:
-    """Whether the pipeline and model match the lesson, so the reference bands apply."""
+    """Whether the pipeline and model match the lesson, so the reference bands apply.
+
+    A mistake already costs points in its own cell; comparing the resulting accuracy with
+    the reference band would charge for it twice.
+    """
     from autograder.grading import run_check
 
     names = []
@@ -80,7 +84,9 @@ def check_training_history(history_100: Any, model_100: Any, num_validation_samp
     return r
 
 
-def check_test_evaluation(test_accuracy: Any, model_100: Any) -> CheckResult:
+def check_test_evaluation(test_accuracy: Any, model_100: Any, num_validation_samples: Any,
+                          num_test_samples: Any, train_data: Any, validation_data: Any,
+                          test_data: Any) -> CheckResult:
     """test_accuracy comes from model_100.evaluate(test_data) and is in the reference band."""
     r = CheckResult()
     try:
@@ -88,7 +94,10 @@ def check_test_evaluation(test_accuracy: Any, model_100: Any) -> CheckResult:
     except (TypeError, ValueError):
         return r.fail(f"test_accuracy is {test_accuracy!r}; expected a number from "
                       "test_loss, test_accuracy = model_100.evaluate(test_data)")
-    ok, differs = _same_as_lesson(model_100)
+    ok, differs = _same_as_lesson(
+        model_100, num_validation_samples=num_validation_samples,
+        num_test_samples=num_test_samples, train_data=train_data,
+        validation_data=validation_data, test_data=test_data)
     _band_part(r, value, bands.MAIN_TEST_ACCURACY, "the test accuracy", ok, differs)
     return r
 
@@ -134,7 +143,8 @@ def estimated_epoch_seconds(history: dict) -> list[float]:
 
 
 def check_trend(history_100: Any, history_10000: Any, history_1: Any, model_100: Any,
-                train_data: Any) -> CheckResult:
+                num_validation_samples: Any, num_test_samples: Any, train_data: Any,
+                validation_data: Any, test_data: Any) -> CheckResult:
     """With the student's own pipeline and model: 100 beats 10,000; 1 is far slower but accurate."""
     r = CheckResult()
     n_train = _num_train(train_data)
@@ -180,7 +190,10 @@ def check_trend(history_100: Any, history_10000: Any, history_1: Any, model_100:
     else:
         budgeted = h1["history"].get("updates", [h1["params"].get("steps")])[0] < h1["params"].get("steps", 0)
         floor = bands.BATCH1_FIRST_EPOCH_BUDGET if budgeted else bands.BATCH1_FIRST_EPOCH_FULL
-        ok, differs = _same_as_lesson(model_100)
+        ok, differs = _same_as_lesson(
+            model_100, num_validation_samples=num_validation_samples,
+            num_test_samples=num_test_samples, train_data=train_data,
+            validation_data=validation_data, test_data=test_data)
         if not ok:
             r.add(True, f"batch 1 reached {acc1[0]:.4f} after one epoch (not compared with the "
                   f"reference because these differ from the lesson: {', '.join(differs)})", "")

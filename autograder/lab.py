@@ -1,0 +1,185 @@
+"""JupyterLab for the course, with nbgrader's extensions: ``python -m autograder.lab`` (``make lab``).
+
+Starts JupyterLab on localhost with the course directory (default: this repository) as both
+the server's root and its working directory, which is where nbgrader's Formgrader reads
+``nbgrader_config.py``.  Its configuration lives in a Jupyter config folder of its own
+(``<course>/.jupyter-lab``, written at every start and passed as ``JUPYTER_CONFIG_DIR``), so
+the user's ``~/.jupyter`` is neither read nor changed.  That folder enables
+
+* the server extensions of nbgrader 0.9 (``nbgrader.server_extensions.formgrader``,
+  ``validate_assignment``, ``assignment_list``, ``course_list``), and
+* every plugin of nbgrader's JupyterLab extension ``@jupyter/nbgrader``: the Nbgrader menu
+  (Assignment List, Courses, Formgrader), the notebook toolbar's Validate button and the
+  Create Assignment panel for instructors.
+
+The kernel finds the prepared TFDS ``mnist`` (``python -m mnist_ref prepare-data``) in
+``$TFDS_DATA_DIR`` or ``~/tensorflow_datasets``; nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG_DIR_NAME = ".jupyter-lab"
+
+SERVER_EXTENSIONS = (
+    "jupyterlab",
+    "nbgrader.server_extensions.formgrader",
+    "nbgrader.server_extensions.validate_assignment",
+    "nbgrader.server_extensions.assignment_list",
+    "nbgrader.server_extensions.course_list",
+)
+LAB_PLUGINS = (
+    "@jupyter/nbgrader",
+    "@jupyter/nbgrader:menu",
+    "@jupyter/nbgrader:assignment-list",
+    "@jupyter/nbgrader:course-list",
+    "@jupyter/nbgrader:formgrader",
+    "@jupyter/nbgrader:create-assignment",
+    "@jupyter/nbgrader:validate-assignment",
+)
+
+
+class LabError(RuntimeError):
+    """The lab cannot start; the message says why and how to fix it."""
+
+
+@dataclass
+class LabLaunch:
+    """Everything needed to start the server: command line, environment and working directory."""
+
+    command: list[str]
+    env: dict[str, str]
+    cwd: Path
+    config_dir: Path
+    exchange: Path | None
+
+
+def write_config(config_dir: Path) -> None:
+    """Write the Jupyter config folder that enables nbgrader's server and lab extensions."""
+    config_dir.mkdir(parents=True, exist_ok=True)
+    server = {
+        "ServerApp": {"jpserver_extensions": {name: True for name in SERVER_EXTENSIONS}},
+        # The course machines are offline: no news feed, update check or PyPI extension manager.
+        "LabApp": {"news_url": None, "check_for_updates_class": "jupyterlab.NeverCheckForUpdate",
+                   "extension_manager": "readonly"},
+    }
+    (config_dir / "jupyter_server_config.json").write_text(json.dumps(server, indent=2) + "\n")
+    # Highest-priority page config: re-enables nbgrader's plugins even if a site config disabled them.
+    page = {"disabledExtensions": {name: False for name in LAB_PLUGINS}}
+    (config_dir / "labconfig").mkdir(exist_ok=True)
+    (config_dir / "labconfig" / "page_config.json").write_text(json.dumps(page, indent=2) + "\n")
+    # JupyterLab's user settings live here too; only the first start writes a default (no news prompt).
+    notification = config_dir / "lab" / "user-settings" / "@jupyterlab" / "apputils-extension"
+    if not (notification / "notification.jupyterlab-settings").exists():
+        notification.mkdir(parents=True, exist_ok=True)
+        (notification / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}\n')
+
+
+def check_course(course: Path) -> None:
+    """Raise LabError unless ``course`` is an nbgrader course directory."""
+    if not (course / "nbgrader_config.py").is_file():
+        raise LabError(f"{course} is not an nbgrader course: it has no nbgrader_config.py")
+
+
+def check_mnist() -> Path:
+    """The prepared TFDS mnist folder; LabError with the fix when it is missing."""
+    from mnist_ref.offline_data import is_prepared, prepared_dataset_dir
+
+    if not is_prepared():
+        raise LabError(f"TFDS mnist is not prepared in {prepared_dataset_dir()}: run `make data` "
+                       "(or `python -m mnist_ref prepare-data` with MNIST_IDX_DIR set) first")
+    return prepared_dataset_dir()
+
+
+def exchange_root(course: Path, env: dict[str, str]) -> Path | None:
+    """The course's Exchange.root from its nbgrader_config.py (read with ``env`` as the environment)."""
+    from unittest import mock
+
+    from traitlets.config.loader import PyFileConfigLoader
+
+    with mock.patch.dict(os.environ, env, clear=True):  # the config reads NBGRADER_EXCHANGE
+        config = PyFileConfigLoader("nbgrader_config.py", path=os.fspath(course)).load_config()
+    root = config.Exchange.get("root")
+    return Path(root) if isinstance(root, str) else None
+
+
+def lab_env(config_dir: Path, base: dict[str, str] | None = None) -> dict[str, str]:
+    """The server's (and so the kernels') environment: venv first on PATH, own config, quiet TF."""
+    from mnist_ref.offline_data import tfds_data_dir
+
+    env = dict(os.environ if base is None else base)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"  # nbgrader calls alembic
+    env["JUPYTER_CONFIG_DIR"] = os.fspath(config_dir)
+    env["TFDS_DATA_DIR"] = os.fspath(tfds_data_dir())
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    return env
+
+
+def prepare_lab(course: Path = ROOT, port: int = 8888, token: str | None = None, open_browser: bool = True,
+                config_dir: Path | None = None, extra_args: list[str] | None = None,
+                env: dict[str, str] | None = None) -> LabLaunch:
+    """Check the course and data, write the config folder, and build the JupyterLab command."""
+    course = Path(course).resolve()
+    check_course(course)
+    check_mnist()
+    config_dir = Path(config_dir).resolve() if config_dir else course / CONFIG_DIR_NAME
+    write_config(config_dir)
+    env = lab_env(config_dir, env)
+    exchange = exchange_root(course, env)
+    if exchange is not None:
+        try:  # nbgrader's Exchange needs the folder to exist and be writable
+            exchange.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            print(f"lab: cannot create the exchange {exchange}: {exc}", file=sys.stderr)
+    command = [
+        sys.executable, "-m", "jupyterlab",
+        f"--ServerApp.root_dir={course}",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--ServerApp.open_browser={open_browser}",
+    ]
+    if os.geteuid() == 0:  # containers and CI run as root; Jupyter refuses that unless told
+        command.append("--ServerApp.allow_root=True")
+    if token is not None:  # None: Jupyter makes a random token and prints the URL with it
+        command.append(f"--IdentityProvider.token={token}")
+    command += extra_args or []
+    return LabLaunch(command, env, course, config_dir, exchange)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line, then replace this process with JupyterLab."""
+    parser = argparse.ArgumentParser(prog="python -m autograder.lab", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--course", type=Path, default=ROOT,
+                        help="course directory with nbgrader_config.py (default: this repository)")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("LAB_PORT", "8888")))
+    parser.add_argument("--token", default=None,
+                        help="login token (default: a random one, printed in the URL)")
+    parser.add_argument("--no-browser", action="store_true", help="do not open a web browser")
+    parser.add_argument("jupyter_args", nargs="*", help="more JupyterLab options, after --")
+    args = parser.parse_args(argv)
+    try:
+        launch = prepare_lab(args.course, args.port, args.token, not args.no_browser,
+                             extra_args=args.jupyter_args)
+    except LabError as exc:
+        print(f"lab: {exc}", file=sys.stderr)
+        return 2
+    print(f"Course:   {launch.cwd}\nExchange: {launch.exchange or 'not configured'}\n"
+          f"MNIST:    {launch.env['TFDS_DATA_DIR']}\nConfig:   {launch.config_dir}\n"
+          "In JupyterLab: Nbgrader menu > Formgrader (instructors), "
+          "Nbgrader > Assignment List and the notebook's Validate button (students).", flush=True)
+    os.chdir(launch.cwd)  # the Formgrader reads nbgrader_config.py from the working directory
+    os.execve(sys.executable, launch.command, launch.env)
+    return 0  # not reached
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,124 @@
+"""The assignment through nbgrader's real pipeline: full marks, zero, and one mistake at a time.
+
+All submissions are graded in one class course by one `nbgrader autograde` run (each takes
+about 45 s), then every test reads its student's results from the gradebook.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from autograder.samples import MISTAKE_EDITS, apply_edits
+from tests.conftest import RELEASE_NOTEBOOK, SOURCE_NOTEBOOK
+
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prepared_mnist")]
+
+ASSIGNMENT = "mnist_batch_size"
+DATA_CELLS = ["validation_split_size", "scaling", "shapes_and_labels", "no_validation_leak", "batching"]
+MODEL_CELLS = ["architecture", "compile_settings"]
+
+# mistake (see autograder.samples) -> (cell that must lose points, words its message must hold,
+#                                      cells that must keep every point)
+EXPECTED: dict[str, tuple[str, list[str], list[str]]] = {
+    "validation_20_percent": (
+        "validation_split_size", ["num_validation_samples is", "expected 6,000"],
+        ["scaling", "no_validation_leak", "batching", *MODEL_CELLS, "training_history",
+         "test_evaluation", "batch_size_trend"]),
+    "no_scaling": (
+        "scaling", ["expected 0.0 to 1.0", "divide by 255"],
+        ["validation_split_size", "batching", *MODEL_CELLS, "training_history", "test_evaluation"]),
+    "width_64": (
+        "architecture", ["widths are [64, 64]", "expected 50"],
+        [*DATA_CELLS, "compile_settings", "training_history", "test_evaluation", "batch_size_trend"]),
+    "sigmoid": (
+        "architecture", ["activations are ['sigmoid', 'sigmoid']", "expected 'relu'"],
+        [*DATA_CELLS, "compile_settings", "training_history", "test_evaluation", "batch_size_trend"]),
+    "sgd": (
+        "compile_settings", ["the optimizer is SGD", "expected 'adam'"],
+        [*DATA_CELLS, "architecture", "training_history", "test_evaluation", "batch_size_trend"]),
+    "categorical_crossentropy": (
+        "compile_settings", ["expected 'sparse_categorical_crossentropy'", "one-hot"],
+        [*DATA_CELLS, "architecture", "updates_per_epoch"]),
+    "logits_without_softmax": (
+        "architecture", ["logits", "expected activation='softmax'"],
+        [*DATA_CELLS, "compile_settings", "training_history", "test_evaluation"]),
+    "leaky_split": (
+        "no_validation_leak", ["also appear in the training data", "reshuffle_each_iteration=False"],
+        ["validation_split_size", "scaling", "batching", *MODEL_CELLS, "updates_per_epoch"]),
+    "exercise_batch_left_at_100": (
+        "exercise6_batch_size", ["batch size 100", "asks for batch size 10,000"],
+        [*DATA_CELLS, *MODEL_CELLS, "training_history", "exercise7_batch_size", "batch_size_trend"]),
+    "wrong_updates_per_epoch": (
+        "updates_per_epoch", ["updates_per_epoch(7) returned 7714", "expected 7715"],
+        [*DATA_CELLS, *MODEL_CELLS, "training_history", "batch_size_trend"]),
+}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory) -> dict:
+    """One class: the solution twice, the blank release, and each mistake; autograded once."""
+    from autograder.pipeline import collect_report, make_course, run_nbgrader, submit
+
+    course = tmp_path_factory.mktemp("class") / "course"
+    make_course(course)
+    work = tmp_path_factory.mktemp("submissions")
+    students = {"solution": SOURCE_NOTEBOOK, "solution_again": SOURCE_NOTEBOOK,
+                "blank": RELEASE_NOTEBOOK}
+    for name in EXPECTED:
+        students[name] = apply_edits(SOURCE_NOTEBOOK, MISTAKE_EDITS[name], work / f"{name}.ipynb")
+    for student, path in students.items():
+        submit(course, ASSIGNMENT, student, Path(path))
+    run_nbgrader(course, "autograde", ASSIGNMENT, "--force")
+    return {s: collect_report(course, ASSIGNMENT, s) for s in students}
+
+
+def _cells(report) -> dict:
+    return {c.grade_id: c for c in report.cells}
+
+
+@pytest.mark.timeout(1800)
+def test_solution_gets_every_autograded_point(graded):
+    """The source notebook with its solutions earns full autograded marks."""
+    report = graded["solution"]
+    lost = {c.grade_id: c.message for c in report.cells if c.points < c.max_points}
+    assert lost == {}
+    assert report.max_score == 27 and report.score == 27
+
+
+def test_blank_release_gets_zero_and_says_what_is_missing(graded):
+    """The unchanged student notebook scores 0, every cell still graded with a reason."""
+    report = graded["blank"]
+    assert report.score == 0 and report.max_score == 27
+    assert len(report.cells) == len(graded["solution"].cells)
+    split = _cells(report)["validation_split_size"].message
+    assert "not defined" in split and "Run all cells above" in split
+
+
+def test_grading_the_same_notebook_twice_gives_identical_results(graded):
+    """Seeded training and deterministic ops: same notebook, same points and messages per cell."""
+    first, second = graded["solution"], graded["solution_again"]
+    assert [(c.grade_id, c.points) for c in first.cells] == \
+        [(c.grade_id, c.points) for c in second.cells]
+
+    def accuracy_lines(report):
+        return [ln for c in report.cells for ln in c.message.splitlines() if "accuracy" in ln]
+
+    assert accuracy_lines(first) == accuracy_lines(second)
+
+
+@pytest.mark.parametrize("mistake", list(EXPECTED))
+def test_one_typical_mistake_loses_points_only_where_it_belongs(graded, mistake):
+    """Each mistake costs points in its own grade cell, says what was expected, keeps the rest."""
+    cell, words, keeps = EXPECTED[mistake]
+    cells = _cells(graded[mistake])
+    assert cells[cell].points < cells[cell].max_points, cells[cell].message
+    for word in words:
+        assert word in cells[cell].message, cells[cell].message
+    for kept in keeps:
+        assert cells[kept].points == cells[kept].max_points, (kept, cells[kept].message)
+
+
+def test_every_sample_mistake_has_an_expectation():
+    assert set(EXPECTED) == set(MISTAKE_EDITS)
