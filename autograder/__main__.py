@@ -1,4 +1,4 @@
-"""Command line: ``python -m autograder {grade NOTEBOOK.ipynb [--json], demo}``."""
+"""Command line: ``python -m autograder {grade NOTEBOOK.ipynb [--json], grade-all COURSE, demo}``."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from autograder.pipeline import DEFAULT_ASSIGNMENT, GradeReport, GradingError, grade_notebook
+from autograder.sandbox import SandboxUnavailable
 
 
 def print_table(report: GradeReport) -> None:
@@ -23,14 +24,28 @@ def print_table(report: GradeReport) -> None:
 
 def cmd_grade(args: argparse.Namespace) -> int:
     try:
-        report = grade_notebook(args.notebook, args.assignment)
-    except GradingError as exc:
+        report = grade_notebook(args.notebook, args.assignment, timeout=args.timeout)
+    except (GradingError, SandboxUnavailable) as exc:
         print(f"grade: {exc}", file=sys.stderr)
         return 2
     if args.json:
         print(report.to_json())
     else:
         print_table(report)
+    return 0
+
+
+def cmd_grade_all(args: argparse.Namespace) -> int:
+    from autograder.classroom import grade_all
+    from autograder.sandbox import GiB, Limits, SandboxUnavailable
+
+    try:
+        summary = grade_all(args.course, args.assignment, args.workers, args.timeout,
+                            Limits(memory_bytes=int(args.memory_gb * GiB)))
+    except (GradingError, SandboxUnavailable) as exc:
+        print(f"grade-all: {exc}", file=sys.stderr)
+        return 2
+    print("\n".join(summary.lines()))
     return 0
 
 
@@ -53,7 +68,16 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("notebook", type=Path)
     g.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     g.add_argument("--assignment", default=DEFAULT_ASSIGNMENT)
+    g.add_argument("--timeout", type=float, default=300, help="seconds before grading stops (default 300)")
     g.set_defaults(func=cmd_grade)
+
+    ga = sub.add_parser("grade-all", help="grade every collected submission of a course, in parallel")
+    ga.add_argument("course", type=Path, help="the nbgrader course directory")
+    ga.add_argument("--assignment", default=DEFAULT_ASSIGNMENT)
+    ga.add_argument("--workers", type=int, default=None, help="parallel submissions (default: one per core)")
+    ga.add_argument("--timeout", type=float, default=300, help="seconds per submission (default 300)")
+    ga.add_argument("--memory-gb", type=float, default=8, help="memory limit per submission (default 8)")
+    ga.set_defaults(func=cmd_grade_all)
     d = sub.add_parser("demo", help="grade a demo class end to end with nbgrader's own commands")
     d.add_argument("--course", type=Path, default=Path("demo-course"),
                    help="course directory to (re)create (default: ./demo-course)")

@@ -12,6 +12,7 @@ import shutil
 import time
 from pathlib import Path
 
+from autograder.classroom import grade_all
 from autograder.pipeline import (
     DEFAULT_ASSIGNMENT,
     GradeReport,
@@ -47,8 +48,9 @@ def run_demo(course: Path, assignment: str = DEFAULT_ASSIGNMENT) -> dict[str, Gr
     students = sample_submissions(course, assignment, course.parent / f"{course.name}-work")
     for student, notebook in students.items():
         submit(course, assignment, student, notebook)
-    print(f"[3/5] autograde ({len(students)} submissions; about a minute each)", flush=True)
-    run_nbgrader(course, "autograde", assignment, "--force")
+    print(f"[3/5] autograde ({len(students)} submissions, sandboxed, in parallel)", flush=True)
+    summary = grade_all(course, assignment)
+    print("\n".join(summary.lines()), flush=True)
     print("[4/5] generate_feedback", flush=True)
     run_nbgrader(course, "generate_feedback", assignment, "--force")
     print("[5/5] export grades", flush=True)

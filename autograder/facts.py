@@ -18,6 +18,11 @@ ACTIVATION_ALIASES = {"softmax_v2": "softmax", "relu6": "relu6", "linear": "line
 
 
 def is_dataset(obj: Any) -> bool:
+    """A tf.data.Dataset, or the judge's record of one."""
+    from autograder.evidence import DatasetEvidence
+
+    if isinstance(obj, DatasetEvidence):
+        return True
     import tensorflow as tf
 
     return isinstance(obj, tf.data.Dataset)
@@ -34,6 +39,10 @@ def _split_element(element: Any) -> tuple[Any, Any]:
 
 def dataset_facts(dataset: Any) -> dict:
     """Count, batch sizes, dtypes, value range and label set of one pass over a dataset."""
+    from autograder.evidence import DatasetEvidence
+
+    if isinstance(dataset, DatasetEvidence):
+        return dataset.facts
     key = id(dataset)
     if key in _DATASET_CACHE and _DATASET_CACHE[key][0] is dataset:
         return _DATASET_CACHE[key][1]
@@ -137,3 +146,18 @@ def history_facts(history: Any) -> dict:
     params = dict(getattr(history, "params", None) or {})
     logs = {k: [float(v) for v in vals] for k, vals in (getattr(history, "history", None) or {}).items()}
     return {"params": {k: v for k, v in params.items() if isinstance(v, (int, float))}, "history": logs}
+
+
+def split_overlap(train: Any, validation: Any) -> tuple[int, list[int], bool]:
+    """(validation size, validation images shared with training per epoch, validation changes)."""
+    from autograder.evidence import DatasetEvidence
+
+    if isinstance(train, DatasetEvidence) and isinstance(validation, DatasetEvidence):
+        shared = [len(set(v.tolist()) & set(t.tolist())) for v, t in zip(validation.epochs, train.epochs,
+                                                                       strict=True)]
+        changes = set(validation.epochs[0].tolist()) != set(validation.epochs[1].tolist())
+        return len(set(validation.epochs[0].tolist())), shared, changes
+    from mnist_ref.data import measure_overlap
+
+    report = measure_overlap(train, validation, epochs=2)
+    return report.validation_size, report.shared_per_epoch, report.validation_changes

@@ -66,10 +66,29 @@ def _resolve(check: Callable[..., CheckResult], namespace: Mapping[str, Any],
     return kwargs, missing
 
 
+def _save_evidence(check: Callable[..., CheckResult], namespace: Mapping[str, Any],
+                   given: dict[str, Any]) -> None:
+    """Under the sandboxed autograder, write the variables this check reads for the judge."""
+    from autograder import evidence
+
+    if evidence.evidence_dir() is None:
+        return
+    with quiet_stderr():
+        for name in inspect.signature(check).parameters:
+            spec = given.get(name, var(name))
+            if isinstance(spec, var) and spec.name in namespace:
+                evidence.write(spec.name, namespace[spec.name])
+
+
 def run_check(check: Callable[..., CheckResult], namespace: Mapping[str, Any],
               **given: Any) -> CheckResult:
     """Run ``check`` with its arguments taken from ``namespace``; never raises."""
+    from autograder.evidence import MissingEvidence
+
     kwargs, missing = _resolve(check, namespace, given)
+    broken = [v for v in kwargs.values() if isinstance(v, MissingEvidence)]
+    if broken:
+        return CheckResult().fail("; ".join(f"`{b.name}` could not be graded: {b.reason}" for b in broken))
     if missing:
         names = ", ".join(f"`{n}`" for n in missing)
         return CheckResult().fail(
@@ -90,6 +109,7 @@ def run_check(check: Callable[..., CheckResult], namespace: Mapping[str, Any],
 def grade(check: Callable[..., CheckResult], namespace: Mapping[str, Any], out_of: float,
           **given: Any) -> float:
     """Run a check, print its verdict, and return the points (nbgrader's partial credit)."""
+    _save_evidence(check, namespace, given)
     result = run_check(check, namespace, **given)
     points = round(result.score * out_of, 4)
     name = check.__name__.removeprefix("check_").replace("_", " ")
@@ -99,6 +119,7 @@ def grade(check: Callable[..., CheckResult], namespace: Mapping[str, Any], out_o
 
 def require(check: Callable[..., CheckResult], namespace: Mapping[str, Any], **given: Any) -> None:
     """A visible format check: print the verdict and raise AssertionError unless it fully passes."""
+    _save_evidence(check, namespace, given)
     result = run_check(check, namespace, **given)
     print(result.message, flush=True)
     if result.score < 1:

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import nbformat
 
+from autograder.sandbox import Limits
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_ASSIGNMENT = "mnist_batch_size"
 STUDENT = "student"
@@ -150,15 +152,24 @@ def submit(course: Path, assignment: str, student: str, notebook_path: Path) -> 
     return target
 
 
-def grade_notebook(path: Path, assignment: str = DEFAULT_ASSIGNMENT, timeout: float | None = None,
-                   keep: Path | None = None) -> GradeReport:
-    """Autograde one notebook; raises GradingError only when grading itself cannot happen."""
+def grade_notebook(path: Path, assignment: str = DEFAULT_ASSIGNMENT, timeout: float = 300,
+                   limits: Limits | None = None) -> GradeReport:
+    """Autograde one notebook safely (sandbox, limits, clean judge) in a throwaway course.
+
+    Raises GradingError only when grading itself cannot happen (no such file, not a notebook).
+    """
+    from autograder.isolated import grade_in_scratch
+
     path = Path(path).resolve()
     read_notebook(path)
     with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
-        course = Path(keep) if keep else Path(tmp) / "course"
-        make_course(course, assignment)
-        submit(course, assignment, STUDENT, path)
-        run_nbgrader(course, "autograde", assignment, "--student", STUDENT, "--force",
-                     timeout=timeout)
-        return collect_report(course, assignment, STUDENT)
+        template = Path(tmp) / "template"
+        make_course(template, assignment)
+        submitted = Path(tmp) / "submitted"
+        submitted.mkdir()
+        shutil.copyfile(path, submitted / path.name)
+        scratch = Path(tmp) / "scratch"
+        scratch.mkdir()
+        outcome = grade_in_scratch(template, assignment, STUDENT, submitted, scratch, timeout,
+                                   limits or Limits())
+    return outcome.report

@@ -1,13 +1,14 @@
 """The assignment through nbgrader's real pipeline: full marks, zero, and one mistake at a time.
 
-All submissions are graded in one class course by one `nbgrader autograde` run (each takes
-about 45 s), then every test reads its student's results from the gradebook.
+All submissions are graded as one class by `grade_all` (sandboxed kernels, the clean judge,
+two at a time); every test then reads its student's report.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from autograder.samples import MISTAKE_EDITS, apply_edits
@@ -16,6 +17,7 @@ from tests.conftest import RELEASE_NOTEBOOK, SOURCE_NOTEBOOK
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prepared_mnist")]
 
 ASSIGNMENT = "mnist_batch_size"
+TIMEOUT = 150  # seconds per submission; cells are interrupted after half of it
 DATA_CELLS = ["validation_split_size", "scaling", "shapes_and_labels", "no_validation_leak", "batching"]
 MODEL_CELLS = ["architecture", "compile_settings"]
 
@@ -59,7 +61,8 @@ EXPECTED: dict[str, tuple[str, list[str], list[str]]] = {
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory) -> dict:
     """One class: the solution twice, the blank release, and each mistake; autograded once."""
-    from autograder.pipeline import collect_report, make_course, run_nbgrader, submit
+    from autograder.classroom import grade_all
+    from autograder.pipeline import make_course, submit
 
     course = tmp_path_factory.mktemp("class") / "course"
     make_course(course)
@@ -68,10 +71,15 @@ def graded(tmp_path_factory) -> dict:
                 "blank": RELEASE_NOTEBOOK}
     for name in EXPECTED:
         students[name] = apply_edits(SOURCE_NOTEBOOK, MISTAKE_EDITS[name], work / f"{name}.ipynb")
+    hanging = nbformat.read(SOURCE_NOTEBOOK, as_version=4)
+    hanging.cells.append(nbformat.v4.new_code_cell("import time\nwhile True:\n    time.sleep(1)"))
+    nbformat.write(hanging, work / "hang.ipynb")
+    students["solution_then_hang"] = work / "hang.ipynb"
     for student, path in students.items():
         submit(course, ASSIGNMENT, student, Path(path))
-    run_nbgrader(course, "autograde", ASSIGNMENT, "--force")
-    return {s: collect_report(course, ASSIGNMENT, s) for s in students}
+    summary = grade_all(course, ASSIGNMENT, workers=2, timeout=TIMEOUT, progress=False)
+    print("\n".join(summary.lines()))
+    return {o.student: o.report for o in summary.outcomes}
 
 
 def _cells(report) -> dict:
@@ -122,3 +130,20 @@ def test_one_typical_mistake_loses_points_only_where_it_belongs(graded, mistake)
 
 def test_every_sample_mistake_has_an_expectation():
     assert set(EXPECTED) == set(MISTAKE_EDITS)
+
+
+def test_real_work_before_a_hang_still_earns_its_points(graded):
+    """A complete solution that then loops forever keeps every point, and is told why it stopped."""
+    report = graded["solution_then_hang"]
+    assert report.score == 27
+    assert "time limit" in report.cells[0].message
+
+
+def test_scores_are_recorded_in_the_course_gradebook(graded, tmp_path_factory):
+    """grade_all wrote each student's autograded score into nbgrader's gradebook."""
+    from nbgrader.api import Gradebook
+
+    course = next(tmp_path_factory.getbasetemp().glob("class*/course"))
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        for student in ("solution", "blank", "width_64"):
+            assert gb.find_submission(ASSIGNMENT, student).code_score == graded[student].score

@@ -1,0 +1,115 @@
+"""A Jupyter kernel spec that runs the student's kernel in a sandbox, with resource limits.
+
+The kernel runs under bubblewrap in its own mount, PID, IPC and UTS namespaces, with no
+capabilities: the file system it sees is the operating system and Python (read-only), the
+course's ``autograder`` and ``mnist_ref`` packages and the prepared MNIST data (read-only),
+a private /tmp, the folder of its own submission and the evidence folder.  The course
+directory (gradebook, source/ with solutions and hidden tests, release/, other students) is
+not there at all.  ``prlimit`` caps its address space (memory), open files and processes;
+bubblewrap kills every process of the sandbox when the kernel's parent goes away.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+KERNEL_NAME = "sandboxed-python3"
+PROJECT = Path(__file__).resolve().parents[1]
+GiB = 1024**3
+
+
+class SandboxUnavailable(RuntimeError):
+    """bubblewrap or prlimit is missing: grading untrusted code would not be isolated."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-kernel resource limits."""
+
+    memory_bytes: int = 8 * GiB
+    open_files: int = 1024
+    processes: int = 4096
+
+
+def tools() -> tuple[str, str]:
+    """Paths of bwrap and prlimit, or SandboxUnavailable saying how to install them."""
+    bwrap, prlimit = shutil.which("bwrap"), shutil.which("prlimit")
+    if not bwrap or not prlimit:
+        raise SandboxUnavailable(
+            "bubblewrap (bwrap) and prlimit are needed to grade untrusted notebooks safely; "
+            "install them with `apt-get install bubblewrap util-linux`"
+        )
+    return bwrap, prlimit
+
+
+def _tfds_dataset_dir() -> Path:
+    return Path(os.environ.get("TFDS_DATA_DIR", "~/tensorflow_datasets")).expanduser().resolve()
+
+
+def kernel_argv(workdir: Path, evidence: Path, runtime: Path, limits: Limits) -> list[str]:
+    """The command that starts ipykernel inside the sandbox, chdir'ed into ``workdir``."""
+    bwrap, prlimit = tools()
+    python = Path(sys.executable)
+    venv = Path(sys.prefix).resolve()
+    base = Path(sys.base_prefix).resolve()
+    data = _tfds_dataset_dir()
+    argv = [
+        prlimit, f"--as={limits.memory_bytes}", f"--nofile={limits.open_files}",
+        f"--nproc={limits.processes}", "--",
+        # --as-pid-1: ipykernel exits when its parent is PID 1, which bwrap's init would be.
+        bwrap, "--die-with-parent", "--new-session", "--as-pid-1",
+        "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+        "--ro-bind", "/usr", "/usr", "--symlink", "usr/bin", "/bin", "--symlink", "usr/sbin", "/sbin",
+        "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
+        "--ro-bind", "/etc", "/etc", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+        "--ro-bind", str(base), str(base), "--ro-bind", str(venv), str(venv),
+    ]
+    for package in ("autograder", "mnist_ref"):
+        argv += ["--ro-bind", str(PROJECT / package), str(PROJECT / package)]
+    if (data / "mnist").is_dir():
+        argv += ["--ro-bind", str(data / "mnist"), str(data / "mnist")]
+    argv += [
+        "--bind", str(workdir), str(workdir), "--bind", str(evidence), str(evidence),
+        "--bind", str(runtime), str(runtime),
+        "--setenv", "HOME", "/tmp", "--setenv", "TFDS_DATA_DIR", str(data),
+        "--setenv", "MPLCONFIGDIR", "/tmp", "--chdir", str(workdir),
+        str(python), "-m", "ipykernel_launcher", "-f", str(runtime / "connection.json"),
+    ]
+    return argv
+
+
+def write_kernel_spec(jupyter_path: Path, workdir: Path, evidence: Path, runtime: Path,
+                      limits: Limits = Limits()) -> str:
+    """Write the sandboxed kernel spec under ``jupyter_path``/kernels; returns its name."""
+    spec_dir = jupyter_path / "kernels" / KERNEL_NAME
+    spec_dir.mkdir(parents=True, exist_ok=True)
+    (spec_dir / "sandbox_argv.json").write_text(json.dumps(kernel_argv(workdir, evidence, runtime, limits)))
+    spec = {
+        # The launcher copies the connection file (written wherever jupyter_client likes) into
+        # the runtime folder the sandbox can see, then execs the sandboxed kernel.
+        "argv": [sys.executable, "-m", "autograder.sandbox", str(spec_dir / "sandbox_argv.json"),
+                 str(runtime / "connection.json"), "{connection_file}"],
+        "display_name": "Python 3 (grading sandbox)",
+        "language": "python",
+        # A signal would reach bwrap, not the kernel: interrupt through the control channel.
+        "interrupt_mode": "message",
+        "env": {"TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONDONTWRITEBYTECODE": "1"},
+    }
+    (spec_dir / "kernel.json").write_text(json.dumps(spec, indent=1))
+    return KERNEL_NAME
+
+
+def launch(argv_file: str, inside: str, connection_file: str) -> None:
+    """Copy the connection file where the sandbox sees it, then replace this process by the kernel."""
+    shutil.copyfile(connection_file, inside)
+    argv = json.loads(Path(argv_file).read_text())
+    os.execv(argv[0], argv)
+
+
+if __name__ == "__main__":
+    launch(*sys.argv[1:4])

@@ -1,0 +1,343 @@
+"""Broken and hostile submissions: each is graded within its limit, earns nothing it did not
+honestly earn, gets a message saying what happened, and changes nothing outside its own output.
+
+One class holds every case; `grade_all` grades it (two at a time, 60 s per submission), then
+each test reads its own student's outcome.  Cases start from the blank release (an honest
+blank scores 0) unless they say otherwise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+import sqlalchemy
+
+from tests.conftest import RELEASE_NOTEBOOK, SOURCE_NOTEBOOK
+
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prepared_mnist")]
+
+ASSIGNMENT = "mnist_batch_size"
+TIMEOUT = 60
+
+# Code put at the top of the first cell the student completes.
+ATTACKS: dict[str, str] = {
+    "infinite_loop": "while True:\n    pass",
+    "sleep_forever": "import time\ntime.sleep(10**9)",
+    "ignore_interrupts_and_loop": "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                                  "while True:\n    pass",
+    "memory_bomb": "hog = []\nwhile True:\n    hog.append(bytearray(512 * 1024**2))",
+    "sys_exit": "import sys\nsys.exit(0)",
+    "os_exit": "import os\nos._exit(0)",
+    # In the sandbox the kernel is its PID namespace's init: this signal cannot kill it.
+    "kernel_kills_itself": "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)",
+    "patch_checks": (
+        "import autograder.grading as g, autograder.checks as c, autograder.judge as j\n"
+        "from autograder.result import CheckResult, Part\n"
+        "full = lambda *a, **k: CheckResult([Part(True, 'ok')])\n"
+        "for name in dir(c):\n"
+        "    if name.startswith('check_'):\n"
+        "        setattr(c, name, full)\n"
+        "g.run_check = full\n"
+        "g.grade = lambda *a, out_of=1, **k: out_of\n"
+        "g.require = lambda *a, **k: None\n"
+        "j.run_cell = lambda source, ns, max_points: (max_points, 'ok')\n"
+    ),
+    "patch_numpy_and_builtins": (
+        "import builtins, numpy as np\n"
+        "np.unique = lambda *a, **k: np.arange(10)\n"
+        "np.asarray = lambda *a, **k: np.zeros((1, 28, 28, 1), np.float32)\n"
+        "real_float = builtins.float\n"
+        "builtins.float = lambda x=0: 6000.0\n"
+        "num_validation_samples = 'six thousand'\n"
+        "num_test_samples = 'ten thousand'\n"
+    ),
+    "always_equal_objects": (
+        "class Anything:\n"
+        "    def __eq__(self, other): return True\n"
+        "    def __ne__(self, other): return False\n"
+        "    def __hash__(self): return 0\n"
+        "num_validation_samples = num_test_samples = Anything()\n"
+        "highest_val_accuracy_batch = slowest_batch_per_epoch = Anything()\n"
+        "updates_per_epoch = lambda *a, **k: Anything()\n"
+    ),
+    "hide_tracebacks": (
+        "ip = get_ipython()\n"
+        "ip.showtraceback = lambda *a, **k: None\n"
+        "ip.showsyntaxerror = lambda *a, **k: None\n"
+    ),
+    "redirect_stderr": "import os, sys\nsys.stderr = sys.stdout\nos.dup2(1, 2)",
+    "fake_success_output": (
+        "print('split sizes: 2 / 2 points')\n"
+        "print('All tests passed! 27 / 27 points')\n"
+    ),
+}
+
+
+def _course_probe(course: Path) -> str:
+    """An attack that knows the course's real path and every trick to find and use it."""
+    return (
+        "import glob, os, shutil, autograder\n"
+        f"COURSE = {str(course)!r}\n"
+        "places = [COURSE, os.getcwd(), '/tmp', os.path.dirname(str(autograder.__path__[0]))]\n"
+        "here = os.getcwd()\n"
+        "while here != '/':\n"
+        "    here = os.path.dirname(here)\n"
+        "    places.append(here)\n"
+        "found = []\n"
+        "for place in places:\n"
+        "    for pattern in ('gradebook.db', 'source/*/*.ipynb', '*/source/*/*.ipynb',\n"
+        "                    'release/*/*.ipynb'):\n"
+        "        found += glob.glob(os.path.join(place, pattern))\n"
+        "print('FOUND', sorted(set(found)))\n"
+        "for path in found:\n"
+        "    if path.endswith('.ipynb') and 'source' in path:\n"
+        "        import json\n"
+        "        for cell in json.load(open(path))['cells']:\n"
+        "            if cell['cell_type'] == 'code':\n"
+        "                exec(''.join(cell['source']))\n"
+        "damage = []\n"
+        "for action in (lambda: open(COURSE + '/gradebook.db', 'w').write('gone'),\n"
+        "               lambda: shutil.rmtree(COURSE + '/source'),\n"
+        "               lambda: shutil.rmtree(COURSE + '/release'),\n"
+        "               lambda: open(COURSE + '/submitted/os_exit/mnist_batch_size/x.txt', 'w').write('x'),\n"
+        "               lambda: os.remove(COURSE + '/nbgrader_config.py')):\n"
+        "    try:\n"
+        "        action()\n"
+        "        damage.append('done')\n"
+        "    except Exception as exc:\n"
+        "        damage.append(type(exc).__name__)\n"
+        "print('DAMAGE', damage)\n"
+    )
+
+
+def _release() -> nbformat.NotebookNode:
+    return nbformat.read(RELEASE_NOTEBOOK, as_version=4)
+
+
+def _grade_ids(nb) -> list[str]:
+    return [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
+
+
+def _with_attack(code: str) -> nbformat.NotebookNode:
+    nb = _release()
+    first = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")
+                 and c.cell_type == "code")
+    first.source = code + "\n" + first.source
+    return nb
+
+
+def _write(folder: Path, nb, name: str = "mnist_batch_size.ipynb") -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, folder / name)
+
+
+def _malformed(folder: Path, case: str) -> None:
+    """The broken-file cases: each writes its submission into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / "mnist_batch_size.ipynb"
+    nb = _release()
+    ids = _grade_ids(nb)
+    if case == "invalid_json":
+        target.write_text('{"cells": [ {"cell_type": "code", ')
+    elif case == "empty_file":
+        target.write_text("")
+    elif case == "nbformat_v3":
+        target.write_text(nbformat.writes(nbformat.convert(nb, 3), version=3))
+    elif case == "cells_deleted":
+        nb.cells = [c for c in nb.cells if not c.metadata["nbgrader"].get("grade")]
+        _write(folder, nb)
+    elif case == "cells_duplicated":
+        nb.cells = nb.cells + [c for c in nb.cells if c.metadata["nbgrader"].get("grade")]
+        _write(folder, nb)
+    elif case == "cells_moved":
+        nb.cells = list(reversed(nb.cells))
+        _write(folder, nb)
+    elif case == "metadata_changed":
+        for cell in nb.cells:
+            meta = cell.metadata["nbgrader"]
+            if meta.get("grade"):
+                meta["points"] = 100
+            meta["locked"] = False
+        nb.cells[ids.index("validation_split_size")].source = "2"
+        _write(folder, nb)
+    elif case == "cell_type_changed":
+        for cell in nb.cells:
+            if cell.metadata["nbgrader"].get("grade") and cell.cell_type == "code":
+                cell.cell_type = "markdown"
+                cell.pop("outputs", None)
+                cell.pop("execution_count", None)
+        _write(folder, nb)
+    elif case == "renamed_notebook":
+        _write(folder, nb, "my_homework_final_v2.ipynb")
+    elif case == "huge_outputs":
+        cell = nb.cells[ids.index("setup")]
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="x" * 30_000_000)]
+        _write(folder, nb)
+    elif case == "missing_notebook":
+        (folder / "notes.txt").write_text("forgot to attach it")
+    else:
+        raise ValueError(case)
+
+
+MALFORMED = ["invalid_json", "empty_file", "nbformat_v3", "cells_deleted", "cells_duplicated",
+             "cells_moved", "metadata_changed", "cell_type_changed", "renamed_notebook",
+             "huge_outputs", "missing_notebook"]
+
+# What the outcome's message must say for cases that cannot be graded normally.
+SAYS = {
+    "infinite_loop": "time limit",
+    "sleep_forever": "time limit",
+    "ignore_interrupts_and_loop": "time limit",
+    "os_exit": "kernel died",
+    "invalid_json": "not a readable Jupyter notebook",
+    "empty_file": "not a readable Jupyter notebook",
+    "renamed_notebook": "renamed to my_homework_final_v2.ipynb",
+    "missing_notebook": "no notebook submitted",
+    "cells_deleted": "missing from the submission",
+    "cells_duplicated": "duplicated cells",
+    "cells_moved": "moved out of order",
+    "cell_type_changed": "changed to markdown",
+}
+
+
+def _snapshot(course: Path) -> dict[str, str]:
+    """Hashes of every course file a submission must never change."""
+    keep = ("source", "release", "submitted", "nbgrader_config.py")
+    return {str(p.relative_to(course)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(course.rglob("*")) if p.is_file()
+            and p.relative_to(course).parts[0] in keep}
+
+
+KERAS_PATCH = (
+    "import tensorflow as tf\n"
+    "tf.keras.Model.count_params = lambda self: 42_310\n"
+    "tf.keras.Model.evaluate = lambda self, *a, **k: [0.01, 0.99]\n"
+    "tf.keras.Model.get_compile_config = lambda self: {'optimizer': {'class_name': 'Adam'}}\n"
+)
+
+
+def _width_64_pair() -> dict[str, nbformat.NotebookNode]:
+    """Real but wrong work (a too-wide model), honest and with Keras monkeypatched."""
+    source = nbformat.read(SOURCE_NOTEBOOK, as_version=4)
+    model_code = next(c.source for c in source.cells if c.metadata["nbgrader"]["grade_id"] == "model")
+    model_code = model_code.replace("hidden_layer_size = 50", "hidden_layer_size = 64")
+    pair = {}
+    for student, prefix in (("honest_width_64", ""), ("patched_keras_width_64", KERAS_PATCH)):
+        nb = _release()
+        cell = next(c for c in nb.cells if c.metadata["nbgrader"]["grade_id"] == "model")
+        cell.source = prefix + model_code
+        pair[student] = nb
+    return pair
+
+
+@pytest.fixture(scope="module")
+def hostile_class(tmp_path_factory):
+    """Every case as one student of one class, graded once; plus the course before grading."""
+    from autograder.classroom import grade_all
+    from autograder.pipeline import make_course
+
+    course = tmp_path_factory.mktemp("hostile") / "course"
+    make_course(course)
+    submitted = course / "submitted"
+    _write(submitted / "honest_blank" / ASSIGNMENT, _release())
+    for name, code in ATTACKS.items():
+        _write(submitted / name / ASSIGNMENT, _with_attack(code))
+    _write(submitted / "find_and_damage_course" / ASSIGNMENT, _with_attack(_course_probe(course)))
+    for case in MALFORMED:
+        _malformed(submitted / case / ASSIGNMENT, case)
+    for student, nb in _width_64_pair().items():
+        _write(submitted / student / ASSIGNMENT, nb)
+    before = _snapshot(course)
+    summary = grade_all(course, ASSIGNMENT, workers=2, timeout=TIMEOUT, progress=False)
+    print("\n".join(summary.lines()))
+    return course, before, {o.student: o for o in summary.outcomes}, summary
+
+
+ALL_CASES = ["honest_blank", *ATTACKS, "find_and_damage_course", *MALFORMED]
+WIDTH_64 = ["honest_width_64", "patched_keras_width_64"]
+
+
+@pytest.mark.timeout(1800)
+def test_every_case_was_graded_and_the_honest_blank_scores_zero(hostile_class):
+    _, _, outcomes, summary = hostile_class
+    assert sorted(outcomes) == sorted(ALL_CASES + WIDTH_64)
+    assert all(o.report is not None for o in outcomes.values()), \
+        {s: o.problems for s, o in outcomes.items() if o.report is None}
+    assert outcomes["honest_blank"].report.score == 0
+    assert outcomes["honest_blank"].report.max_score == 27
+
+
+@pytest.mark.parametrize("case", ALL_CASES[1:])
+def test_case_earns_no_more_than_an_honest_blank_within_its_time_limit(hostile_class, case):
+    _, _, outcomes, _ = hostile_class
+    outcome = outcomes[case]
+    assert outcome.report.score == 0, [(c.grade_id, c.points, c.message) for c in outcome.report.cells
+                                       if c.points]
+    assert outcome.report.max_score == 27  # the gradebook's points, whatever the file claims
+    assert outcome.seconds < TIMEOUT + 60
+    if case in SAYS:
+        assert any(SAYS[case] in p for p in outcome.problems), outcome.problems
+        assert SAYS[case] in outcome.report.cells[0].message
+
+
+def test_nothing_outside_the_submissions_own_output_changed(hostile_class):
+    """source/, release/, submitted/ and the config are byte-identical after grading."""
+    course, before, _, _ = hostile_class
+    assert _snapshot(course) == before
+
+
+def test_the_course_was_invisible_to_the_kernel(hostile_class):
+    """The probe knew the course's path and still found no gradebook, source or release."""
+    course, _, _, _ = hostile_class
+    graded = nbformat.read(course / "autograded" / "find_and_damage_course" / ASSIGNMENT
+                           / "mnist_batch_size.ipynb", as_version=4)
+    text = json.dumps([c.get("outputs", []) for c in graded.cells])
+    assert "FOUND []" in text
+    assert "'done'" not in text and "DAMAGE" in text
+
+
+def test_gradebook_holds_every_student_and_stays_consistent(hostile_class):
+    from nbgrader.api import Gradebook
+
+    course, _, outcomes, _ = hostile_class
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        assert sorted(s.id for s in gb.students) == sorted(outcomes)
+        assert gb.db.execute(sqlalchemy.text("PRAGMA integrity_check")).scalar() == "ok"
+        for student in outcomes:
+            submission = gb.find_submission(ASSIGNMENT, student)
+            assert submission.code_score == outcomes[student].report.score
+
+
+def test_grading_the_class_again_gives_the_same_results(hostile_class):
+    """Idempotent: a second run over a few of the cases changes no score."""
+    from autograder.classroom import grade_all
+
+    course, _, outcomes, _ = hostile_class
+    again_course = course.parent / "again"
+    again_course.mkdir()
+    for path in ("nbgrader_config.py", "gradebook.db"):
+        (again_course / path).write_bytes((course / path).read_bytes())
+    import shutil
+
+    shutil.copytree(course / "source", again_course / "source")
+    for student in ("honest_blank", "patch_checks", "invalid_json"):
+        shutil.copytree(course / "submitted" / student, again_course / "submitted" / student)
+    summary = grade_all(again_course, ASSIGNMENT, workers=2, timeout=TIMEOUT, progress=False)
+    for outcome in summary.outcomes:
+        assert outcome.report.score == outcomes[outcome.student].report.score
+
+
+
+
+def test_monkeypatched_keras_earns_no_more_than_the_same_work_without_it(hostile_class):
+    """A too-wide model with count_params/evaluate/get_compile_config patched earns no more."""
+    _, _, outcomes, _ = hostile_class
+    honest = {c.grade_id: c.points for c in outcomes["honest_width_64"].report.cells}
+    patched = {c.grade_id: c.points for c in outcomes["patched_keras_width_64"].report.cells}
+    assert 0 < honest["architecture"] < 3  # the honest too-wide model earns partial credit
+    assert patched["architecture"] == honest["architecture"]
+    assert all(patched[g] <= honest[g] for g in honest), (patched, honest)
