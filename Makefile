@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test data lint clean-venv
+.PHONY: demo test data lint clean-venv lab sandbox-tools browser-tools
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,10 +19,28 @@ $(STAMP): pyproject.toml constraints.txt
 data: $(STAMP)
 	$(PY) -m mnist_ref prepare-data
 
-demo: data
+# The grader runs students' kernels under bubblewrap and prlimit (autograder/sandbox.py).
+sandbox-tools:
+	@command -v bwrap >/dev/null && command -v prlimit >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q bubblewrap util-linux; \
+	  else echo "Install bubblewrap and util-linux (sudo apt-get install bubblewrap) to grade safely"; exit 1; fi; }
+
+# The browser tests drive Debian's Chromium (tests/test_browser.py); nothing is downloaded.
+browser-tools:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	  else echo "Install Debian's chromium (sudo apt-get install chromium) for the browser tests"; exit 1; fi; }
+
+demo: data sandbox-tools
 	$(PY) -m autograder demo --course demo-course
 
-test: data
+# JupyterLab for the course with nbgrader's extensions (autograder/lab.py); LAB_ARGS e.g. --port 8890 --no-browser
+lab: data
+	$(PY) -m autograder.lab $(LAB_ARGS)
+
+test: data sandbox-tools browser-tools
 	$(PY) -m ruff check .
 	$(PY) -m pytest
 
