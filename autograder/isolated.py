@@ -20,7 +20,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.pipeline import CellGrade, GradeReport, nbgrader_env, notebook_name
+from autograder.pipeline import CellGrade, GradeReport, nbgrader_env, notebook_name, scores_from_gradebook
 from autograder.sandbox import Limits, write_kernel_spec
 
 JUDGE_TIMEOUT = 180
@@ -83,22 +83,44 @@ def structure_notes(path: Path, cells: list[dict]) -> list[str]:
     retyped = [g for g in expected if g in types and types[g] != "code"]
     if retyped:
         notes.append(f"grade cells changed to {types[retyped[0]]} ({', '.join(retyped[:4])})")
-    present = [g for g in ids if g in expected]
+    present = list(dict.fromkeys(g for g in ids if g in expected))
     if not missing and present != [g for g in expected if g in present]:
         notes.append("grade cells were moved out of order")
     return notes
 
 
-def interrupted_cells(autograded: Path, cell_timeout: int) -> list[str]:
-    """A note for cells nbgrader interrupted because they ran over the per-cell time limit."""
+KERNEL_EVENTS = {
+    "KeyboardInterrupt": "ran over the {cell_timeout} s time limit for one cell and was interrupted; "
+                         "the cells after it still ran",
+    "MemoryError": "ran out of memory (the limit is {memory_gib:g} GiB)",
+    "SystemExit": "called sys.exit(); the kernel kept running",
+}
+
+
+def kernel_events(autograded: Path, cell_timeout: int, limits: Limits) -> list[str]:
+    """Notes for cells that were interrupted, ran out of memory or tried to exit."""
     nb = nbformat.read(autograded, as_version=4)
-    hit = [c.get("metadata", {}).get("nbgrader", {}).get("grade_id", f"cell {i + 1}")
-           for i, c in enumerate(nb.cells) if c.get("cell_type") == "code"
-           and any(o.get("ename") == "KeyboardInterrupt" for o in c.get("outputs", []))]
-    if not hit:
+    notes = []
+    for ename, text in KERNEL_EVENTS.items():
+        hit = [c.get("metadata", {}).get("nbgrader", {}).get("grade_id", f"cell {i + 1}")
+               for i, c in enumerate(nb.cells) if c.get("cell_type") == "code"
+               and any(o.get("ename") == ename for o in c.get("outputs", []))]
+        if hit:
+            notes.append(f"{', '.join(hit[:3])} " + text.format(
+                cell_timeout=cell_timeout, memory_gib=limits.memory_bytes / 1024**3))
+    return notes
+
+
+def tampering_note(kernel: dict[str, float], judged: dict[str, float]) -> list[str]:
+    """A note when the notebook's own grade cells claimed more than the clean judge confirms."""
+    inflated = [g for g, points in kernel.items() if points > judged.get(g, 0.0) + 1e-6]
+    if not inflated:
         return []
-    return [f"{', '.join(hit[:3])} ran over the {cell_timeout} s time limit for one cell and "
-            "was interrupted; the cells after it still ran"]
+    claimed = sum(kernel[g] for g in inflated)
+    confirmed = sum(judged.get(g, 0.0) for g in inflated)
+    return [f"inside the notebook, {', '.join(inflated[:4])}{', ...' if len(inflated) > 4 else ''} "
+            f"reported {claimed:g} points, but re-checking the evidence in a clean process gives "
+            f"{confirmed:g}: the checks or their output were tampered with, or the evidence is missing"]
 
 
 def prepare_notebook(path: Path, destination: Path) -> str | None:
@@ -205,7 +227,7 @@ def grade_in_scratch(template: Path, assignment: str, student: str, submitted: P
                                 "graded what ran before")
 
     if (workdir / f"{notebook}.ipynb").is_file():
-        outcome.problems += interrupted_cells(workdir / f"{notebook}.ipynb", cell_timeout)
+        outcome.problems += kernel_events(workdir / f"{notebook}.ipynb", cell_timeout, limits)
     cells_file = scratch / "cells.json"
     cells_file.write_text(json.dumps(cells))
     judge_env = {k: v for k, v in nbgrader_env().items() if k != "AUTOGRADER_EVIDENCE_DIR"}
@@ -216,6 +238,10 @@ def grade_in_scratch(template: Path, assignment: str, student: str, submitted: P
         results = {c["grade_id"]: (0.0, "not graded: the judge failed") for c in cells}
     else:
         results = {k: (float(v[0]), v[1]) for k, v in json.loads(proc.stdout).items()}
+    if code == 0 and (workdir / f"{notebook}.ipynb").is_file():
+        claimed = scores_from_gradebook(course, assignment, notebook, student)
+        outcome.problems += tampering_note({gid: pts for gid, pts, _ in claimed},
+                                           {g: p for g, (p, _) in results.items()})
     prefix = ("; ".join(outcome.problems) + "\n") if outcome.problems else ""
     outcome.report = GradeReport(
         sum(p for p, _ in results.values()), sum(c["max_points"] for c in cells),

@@ -5,8 +5,9 @@ is 54,000 updates per epoch.  Under nbgrader (``NBGRADER_EXECUTION`` is ``autogr
 ``validate``) every ``fit`` that carries this callback stops after ``MAX_EPOCHS`` epochs or
 ``MAX_UPDATES`` updates, whichever comes first.  In JupyterLab it changes nothing.
 
-Either way it adds two entries to each epoch's logs, so ``history.history`` has them:
-``seconds`` (wall time of the epoch) and ``updates`` (optimizer steps actually taken).
+Either way, when training ends it adds two lists to ``history.history``: ``seconds`` (wall
+time of each epoch) and ``updates`` (optimizer steps actually taken in each epoch).  They are
+added at the end, not to each epoch's logs, so Keras's progress lines stay as usual.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ class TrainingBudget(tf.keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self.total_updates = 0
         self.stopped_early = False
+        self.seconds: list[float] = []
+        self.updates: list[float] = []
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch_updates = 0
@@ -55,13 +58,19 @@ class TrainingBudget(tf.keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.total_updates += self._epoch_updates
-        if logs is not None:
-            logs["seconds"] = time.perf_counter() - self._start
-            logs["updates"] = float(self._epoch_updates)
+        self.seconds.append(time.perf_counter() - self._start)
+        self.updates.append(float(self._epoch_updates))
         if self.max_epochs is not None and epoch + 1 >= self.max_epochs:
             if self.params.get("epochs", 0) > epoch + 1:
                 self.stopped_early = True
             self.model.stop_training = True
+
+
+    def on_train_end(self, logs=None):
+        history = getattr(self.model, "history", None)
+        if history is not None and hasattr(history, "history"):
+            history.history["seconds"] = list(self.seconds)
+            history.history["updates"] = list(self.updates)
 
 
 def grading_budget() -> TrainingBudget:

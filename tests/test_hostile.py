@@ -201,6 +201,10 @@ SAYS = {
     "cells_duplicated": "duplicated cells",
     "cells_moved": "moved out of order",
     "cell_type_changed": "changed to markdown",
+    "memory_bomb": "ran out of memory",
+    "sys_exit": "sys.exit()",
+    "patch_checks": "tampered with",
+    "hide_tracebacks": "tampered with",
 }
 
 
