@@ -10,20 +10,34 @@ from mnist_ref.budget import MAX_EPOCHS, MAX_UPDATES, grading_budget, under_grad
 __all__ = ["MAX_EPOCHS", "MAX_UPDATES", "grading_budget", "plot_runs", "under_grading"]
 
 
-def plot_runs(histories: Mapping[str, Any], metric: str = "val_accuracy"):
-    """Plot ``metric`` per epoch for each run (label -> Keras History); returns the figure."""
-    import matplotlib.pyplot as plt
+def plot_runs(histories: Mapping[str, Any], metric: str = "val_accuracy", first_epochs: int = 5):
+    """Plot ``metric`` per epoch for each run (label -> Keras History); returns the figure.
 
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    The left panel compares the first ``first_epochs`` epochs of every run (the lesson's
+    comparison); the right one shows every epoch on a log axis, so a 100-epoch run fits.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    fig, (short, full) = plt.subplots(1, 2, figsize=(11, 4.2))
     for label, history in histories.items():
         values = (getattr(history, "history", None) or {}).get(metric)
-        if values:
-            ax.plot(range(1, len(values) + 1), values, marker="o", markersize=3, label=label)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel(metric.replace("_", " "))
-    ax.set_title(f"{metric.replace('_', ' ').capitalize()} per epoch, by batch size")
-    ax.grid(True, alpha=0.3)
-    if ax.lines:
-        ax.legend()
+        if not values:
+            continue
+        epochs = range(1, len(values) + 1)
+        (line,) = short.plot(epochs[:first_epochs], values[:first_epochs], marker="o", label=label)
+        full.plot(epochs, values, marker="o" if len(values) <= 20 else None, markersize=3,
+                  color=line.get_color(), label=label)
+    name = metric.replace("_", " ")
+    short.set_title(f"{name.capitalize()}: the first {first_epochs} epochs")
+    full.set_title(f"{name.capitalize()}: every epoch")
+    full.set_xscale("log")
+    for ax in (short, full):
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(name)
+        ax.grid(True, alpha=0.3)
+        if ax.lines:
+            ax.legend()
+    short.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.tight_layout()
     return fig

@@ -1,0 +1,345 @@
+"""End to end in a real browser: headless Chromium drives the course's JupyterLab (autograder.lab).
+
+A student fetches the assignment from the Assignment List, completes it (the reference solution
+is written into the fetched notebook before it is opened), runs it with Run > Run All Cells,
+validates it with nbgrader's Validate button and submits it. The instructor collects and
+autogrades it and sees it graded in the Formgrader, and sees the Create Assignment panel.
+Everything happens in a temporary copy of the course; screenshots go to artifacts/browser/
+(or $BROWSER_ARTIFACTS).
+
+Needs Debian's chromium at /usr/bin/chromium (no Playwright browser download) and the
+prepared TFDS mnist.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from tests.conftest import ROOT, SOURCE_NOTEBOOK
+
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("prepared_mnist")]
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+TOKEN = "browser-test-token"
+ASSIGNMENT = "mnist_batch_size"
+COURSE_ID = "mnist-batch-size"
+NOTEBOOK = f"{ASSIGNMENT}.ipynb"
+FALLBACK_STUDENT = "ada"
+ARTIFACTS = Path(os.environ.get("BROWSER_ARTIFACTS", ROOT / "artifacts" / "browser"))
+SECOND = 1000  # Playwright timeouts are in milliseconds
+
+
+@dataclass
+class Lab:
+    """A running course lab: its URL, course copy and the environment nbgrader commands need."""
+
+    url: str
+    course: Path
+    env: dict[str, str]
+    log: Path
+
+
+def free_port() -> int:
+    """A TCP port on localhost that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def nbgrader(course: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    """Run an nbgrader command in the course copy; fails the test with its output when it fails."""
+    proc = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}"
+    return proc
+
+
+def answered(release: Path, target: Path) -> Path:
+    """The release notebook with every solution cell replaced by the reference solution."""
+    solutions = {c.metadata["nbgrader"]["grade_id"]: c.source
+                 for c in nbformat.read(SOURCE_NOTEBOOK, as_version=4).cells}
+    nb = nbformat.read(release, as_version=4)
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution"):
+            lines = solutions[meta["grade_id"]].splitlines()
+            cell.source = "\n".join(ln for ln in lines if ln.strip() not in
+                                    ("### BEGIN SOLUTION", "### END SOLUTION"))
+    nbformat.write(nb, target)
+    return target
+
+
+def shot(page, name: str) -> Path:
+    """Save a screenshot as an artifact and print where it is."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=path)
+    print(f"screenshot: {path}")
+    return path
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Lab]:
+    """The course lab on a free localhost port, in a fresh course copy with the assignment released."""
+    from autograder.lab import prepare_lab
+    from autograder.pipeline import make_course, nbgrader_env
+
+    if not CHROMIUM.is_file():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does it)")
+    tmp = tmp_path_factory.mktemp("browser")
+    course = tmp / "course"
+    make_course(course, ASSIGNMENT)  # copies config and source/, runs generate_assignment
+    env = nbgrader_env()
+    env["NBGRADER_EXCHANGE"] = os.fspath(tmp / "exchange")
+    # Jupyter's per-user data (nbgrader's cache of the student's submissions, kernel connection
+    # files, notebook signatures) in the temporary folder too, not in ~/.local/share/jupyter.
+    env["JUPYTER_DATA_DIR"] = os.fspath(tmp / "jupyter-data")
+    env["JUPYTER_RUNTIME_DIR"] = os.fspath(tmp / "jupyter-data" / "runtime")
+    env["IPYTHONDIR"] = os.fspath(tmp / "ipython")  # the kernels' history and profile
+    port = free_port()
+    launch = prepare_lab(course, port=port, token=TOKEN, open_browser=False, env=env)
+    nbgrader(course, launch.env, "release_assignment", ASSIGNMENT)  # the instructor releases it
+    # Every cell in the page (no lazy windowing), so the checks below see the whole notebook.
+    tracker = launch.config_dir / "lab" / "user-settings" / "@jupyterlab" / "notebook-extension"
+    tracker.mkdir(parents=True, exist_ok=True)
+    (tracker / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}\n')
+    # The reduced training budget that nbgrader uses when it validates or autogrades: the kernels
+    # inherit this from the server, so Run All takes about a minute instead of the full-size ~10.
+    server_env = {**launch.env, "NBGRADER_EXECUTION": "validate"}
+    log = tmp / "jupyterlab.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(launch.command, cwd=launch.cwd, env=server_env, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/api/status?token={TOKEN}", timeout=5):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"JupyterLab did not start:\n{log.read_text()[-3000:]}")
+                time.sleep(0.5)
+        yield Lab(url, course, launch.env, log)
+    finally:
+        proc.terminate()  # SIGTERM: the server shuts its kernels down and exits
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+        if ARTIFACTS.is_dir():
+            shutil.copyfile(log, ARTIFACTS / "jupyterlab.log")
+            capture = request.config.pluginmanager.get_plugin("capturemanager")
+            with capture.global_and_fixture_disabled():  # printed even when pytest captures output
+                print(f"\nbrowser test screenshots and server log: {ARTIFACTS}")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    """Headless Debian Chromium through Playwright, with all background networking off."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=os.fspath(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def page(browser, lab: Lab, request: pytest.FixtureRequest) -> Iterator:
+    """A new browser page logged in to the lab, with JupyterLab loaded; a screenshot if the test fails."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    context.set_default_timeout(60 * SECOND)
+    pg = context.new_page()
+    pg.goto(f"{lab.url}/lab?reset&token={TOKEN}")  # reset: no tabs restored from the last test
+    pg.wait_for_selector("#jp-main-dock-panel")
+    pg.get_by_role("menuitem", name="Nbgrader").wait_for()
+    failed_before = request.session.testsfailed
+    try:
+        yield pg
+        if request.session.testsfailed > failed_before:  # the test's failure is reported before teardown
+            shot(pg, f"FAILED-{request.node.name}")
+    finally:
+        context.close()
+
+
+def cell(page, text: str):
+    """The notebook's code cell whose source contains ``text``."""
+    return page.locator(".jp-CodeCell").filter(has=page.locator(".jp-InputArea", has_text=text)).first
+
+
+def show(page, locator) -> None:
+    """Scroll ``locator`` to the top of its scroll area and wait until it is painted there."""
+    locator.first.wait_for()
+    # Off-screen cells are laid out lazily (content-visibility), so one scroll can land short:
+    # scroll again after each painted frame until the element stays put.
+    locator.first.evaluate("""async e => {
+        const frame = () => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+        let top = NaN;
+        for (let i = 0; i < 10; i++) {
+            e.scrollIntoView({block: 'start'});
+            await frame();
+            const now = e.getBoundingClientRect().top;
+            if (Math.abs(now - top) < 1) break;
+            top = now;
+        } }""")
+    locator.first.wait_for(state="visible")
+
+
+def nbgrader_menu(page, item: str) -> None:
+    """Click Nbgrader > ITEM in JupyterLab's menu bar."""
+    page.get_by_role("menuitem", name="Nbgrader").click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(f"^{re.escape(item)}$")).click()
+
+
+def open_notebook(page, lab: Lab, relpath: str) -> None:
+    """Open a notebook of the course by URL and wait for its kernel to be idle."""
+    page.goto(f"{lab.url}/lab/tree/{relpath}")
+    page.wait_for_selector(".jp-NotebookPanel .jp-Cell")
+    # The kernel itself, not just the notebook: Run All before the kernel is up runs nothing.
+    page.locator("#jp-main-statusbar").get_by_text(
+        re.compile(r"Python 3 \(ipykernel\) \| Idle")).wait_for(timeout=120 * SECOND)
+
+
+def test_student_fetches_runs_validates_and_submits(page, lab: Lab) -> None:
+    """Assignment List fetch, Run All (training output, passing visible tests, the plot), Validate, Submit."""
+    nbgrader_menu(page, "Assignment List")
+    released = page.locator("#released_assignments_list")
+    released.get_by_text(ASSIGNMENT).first.wait_for()
+    shot(page, "01-assignment-list-released")
+    released.get_by_role("button", name="Fetch").click()
+    page.locator("#fetched_assignments_list").get_by_text(ASSIGNMENT).first.wait_for()
+
+    fetched = lab.course / COURSE_ID / ASSIGNMENT / NOTEBOOK
+    assert fetched.is_file(), f"Fetch put nothing at {fetched}"
+    answered(fetched, fetched)  # the student's answers: the reference solution
+    code_cells = sum(c.cell_type == "code" for c in nbformat.read(fetched, as_version=4).cells)
+
+    open_notebook(page, lab, f"{COURSE_ID}/{ASSIGNMENT}/{NOTEBOOK}")
+    page.get_by_role("menuitem", name="Run", exact=True).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile("^Run All Cells$")).click()
+    page.get_by_text("Epoch 1/5").first.wait_for(timeout=180 * SECOND)  # Keras' epoch lines, live
+    # Done when every code cell shows an execution count, i.e. none is queued ([*]) or unrun ([ ]).
+    page.wait_for_function(
+        """n => { const p = [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')];
+                   return p.length === n && p.every(e => /\\[\\d+\\]/.test(e.textContent)); }""",
+        arg=code_cells, timeout=300 * SECOND)
+    page.locator(".jp-NotebookPanel-toolbar [data-command='docmanager:save']").click()
+    page.wait_for_function("() => !document.querySelector('.jp-mod-dirty')")
+
+    show(page, cell(page, "model_100, history_100 = train_model"))
+    shot(page, "02-training-output")
+    plot = cell(page, "plot_runs({")
+    show(page, plot)
+    assert plot.locator(".jp-RenderedImage img").count() == 1
+    shot(page, "03-plot-runs")
+    show(page, cell(page, "grade(checks.check_architecture"))
+    shot(page, "04-visible-tests")
+
+    nb = nbformat.read(fetched, as_version=4)
+    texts = {c.metadata["nbgrader"]["grade_id"]: "".join(o.get("text", "") for o in c.outputs)
+             for c in nb.cells if c.cell_type == "code"}
+    errors = [c.metadata["nbgrader"]["grade_id"] for c in nb.cells if c.cell_type == "code"
+              and any(o.output_type == "error" for o in c.outputs)]
+    assert errors == [], f"cells raised: {errors}"
+    assert "Epoch 5/5" in texts["main_run"] and "val_accuracy" in texts["main_run"]
+    assert "Test accuracy:" in texts["main_run"]
+    for gid in ("validation_split_size", "scaling", "architecture", "compile_settings", "batch_size_trend"):
+        points = re.search(r"([\d.]+) / ([\d.]+) points", texts[gid])
+        assert points and points[1] == points[2], f"{gid}: {texts[gid]!r}"
+    plot_outputs = next(c.outputs for c in nb.cells if "plot_runs({" in c.source)
+    assert any("image/png" in o.get("data", {}) for o in plot_outputs)
+
+    page.locator(".validate-button").click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.get_by_text("Success! Your notebook passes all the tests.").wait_for(timeout=240 * SECOND)
+    shot(page, "05-validate-success")
+    dialog.get_by_role("button", name="Ok").click()
+
+    nbgrader_menu(page, "Assignment List")
+    fetched_list = page.locator("#fetched_assignments_list")
+    fetched_list.get_by_role("button", name="Submit").click()
+    submitted = page.locator("#submitted_assignments_list")
+    submitted.get_by_text(ASSIGNMENT).first.wait_for()
+    assert submitted.get_by_text(re.compile(r"^\d{4}-\d\d-\d\d .* UTC$")).count() == 1  # one submission
+    shot(page, "06-assignment-list-submitted")
+    inbound = Path(lab.env["NBGRADER_EXCHANGE"]) / COURSE_ID / "inbound"
+    assert any(inbound.iterdir()), "Submit left nothing in the exchange"
+
+
+def test_instructor_sees_graded_submission_in_formgrader(page, lab: Lab) -> None:
+    """Collect and autograde (nbgrader CLI), then the Formgrader shows the assignment and the graded work."""
+    from autograder.pipeline import collect_report, submit
+
+    nbgrader(lab.course, lab.env, "collect", ASSIGNMENT)  # what the student test submitted
+    submitted = lab.course / "submitted"
+    if not submitted.is_dir() or not any(submitted.iterdir()):  # this test alone: hand one in directly
+        release = lab.course / "release" / ASSIGNMENT / NOTEBOOK
+        submit(lab.course, ASSIGNMENT, FALLBACK_STUDENT, answered(release, lab.course / "answers.ipynb"))
+    student = next(submitted.iterdir()).name
+    nbgrader(lab.course, lab.env, "autograde", ASSIGNMENT, "--force")
+    report = collect_report(lab.course, ASSIGNMENT, student)
+    assert report.score == report.max_score > 0, report
+
+    nbgrader_menu(page, "Formgrader")
+    fg = page.frame_locator("iframe[src*='formgrader']")
+    row = fg.locator("#main-table tr", has_text=ASSIGNMENT)
+    row.locator("td.num-submissions", has_text="1").wait_for()
+    shot(page, "07-formgrader-assignments")
+
+    row.locator("td.num-submissions a").click()
+    fg.locator("th", has_text="Student ID").wait_for()
+    submission = fg.locator("#main-table tr", has_text=student)
+    submission.wait_for()
+    assert f"{report.score:g} / " in submission.inner_text(), submission.inner_text()
+    shot(page, "08-formgrader-submissions")
+
+    # Manual Grading > assignment > notebook > the submission, each page known by its table's header.
+    fg.get_by_role("link", name="Manual Grading").click()
+    fg.locator("th", has_text="Assignment ID").wait_for()
+    fg.locator("#main-table a", has_text=ASSIGNMENT).click()
+    fg.locator("th", has_text="Notebook ID").wait_for()
+    fg.locator("#main-table a", has_text=ASSIGNMENT).click()
+    fg.locator("th", has_text="Submission ID").wait_for()
+    fg.get_by_role("link", name=re.compile(r"Submission #1")).click()
+    verdict = fg.get_by_text(re.compile(r"architecture: [\d.]+ / [\d.]+ points")).first
+    verdict.wait_for()
+    verdict.evaluate("e => e.scrollIntoView({block: 'center'})")
+    shot(page, "09-formgrader-graded-notebook")
+
+
+def test_instructor_create_assignment_panel(page, lab: Lab) -> None:
+    """The source notebook with nbgrader's Create Assignment panel: each cell's grading role and points."""
+    open_notebook(page, lab, f"source/{ASSIGNMENT}/{NOTEBOOK}")
+    nbgrader_menu(page, "Create assignment")
+    page.get_by_text("Total points:").wait_for()
+    assert page.locator(".nbgrader-CellWidget").count() == page.locator(".jp-Notebook .jp-Cell").count()
+    show(page, cell(page, "def split_train_validation"))
+    # The panel's widgets for the solution cell "make_datasets" and the grade cells after it.
+    roles = page.evaluate("""() => {
+        const w = [...document.querySelectorAll('.nbgrader-CellWidget')];
+        const i = w.findIndex(x => [...x.querySelectorAll('input')].some(e => e.value === 'make_datasets'));
+        w[i].scrollIntoView({block: 'start'});
+        return w.slice(i, i + 3).map(x => x.querySelector('select').selectedOptions[0].textContent);
+    }""")
+    assert roles == ["Autograded answer", "Read-only", "Autograded tests"], roles
+    shot(page, "10-create-assignment")
