@@ -1,4 +1,4 @@
-"""Command line: ``python -m mnist_ref {prepare-data,train}``."""
+"""Command line: ``python -m mnist_ref {prepare-data,train,study}``."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import argparse
 import os
 import sys
 from pathlib import Path
+
+from mnist_ref import study
 
 
 def _quiet_tensorflow() -> None:
@@ -36,10 +38,14 @@ def cmd_train(args: argparse.Namespace) -> int:
             flush=True,
         )
 
+    if args.engine == "compiled":
+        from mnist_ref.cpu import configure_threads
+
+        configure_threads(args.threads, 1)
     print(f"Training batch size {args.batch_size} for {args.epochs} epoch(s), seed {args.seed}")
     result = train(
         args.batch_size, args.epochs, args.seed,
-        steps_per_execution=args.steps_per_execution, on_epoch=show,
+        steps_per_execution=args.steps_per_execution, on_epoch=show, engine=args.engine,
     )
     print(f"Test loss: {result.test_loss:.4f}  Test accuracy: {result.test_accuracy:.4f}")
     return 0
@@ -66,10 +72,21 @@ def main(argv: list[str] | None = None) -> int:
     tr.add_argument("--epochs", type=int, default=5)
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument(
-        "--steps-per-execution", type=int, default=1,
-        help="training steps per call into TensorFlow (speed only; same mathematics)",
+        "--engine", choices=("compiled", "keras"), default="compiled",
+        help="compiled: the fast XLA loop (default); keras: plain model.fit (same mathematics)",
+    )
+    tr.add_argument(
+        "--steps-per-execution", type=int, default=None,
+        help="training steps per call into TensorFlow (speed only; same mathematics; "
+        "default: 1,000 compiled, 1 keras)",
+    )
+    tr.add_argument(
+        "--threads", type=int, default=1,
+        help="compiled engine: TensorFlow intra-op threads (default: %(default)s)",
     )
     tr.set_defaults(func=cmd_train)
+
+    study.add_parser(sub)
 
     args = parser.parse_args(argv)
     return args.func(args)

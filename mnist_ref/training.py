@@ -1,56 +1,59 @@
-"""Train and evaluate the reference model, recording seconds, loss and accuracy per epoch."""
+"""Train and evaluate the reference model, recording seconds, loss, accuracy and updates per epoch.
+
+Two engines run the same mathematics (model, Adam, loss, data, split, batches):
+``"compiled"`` (default) is the fast XLA loop of :mod:`mnist_ref.compiled`; ``"keras"`` is
+plain ``model.fit``, as the lesson and the student notebook run it.
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Sequence
+from typing import Literal
 
 import tensorflow as tf
 
+from mnist_ref.compiled import DEFAULT_STEPS_PER_CALL, fit_compiled
 from mnist_ref.data import MnistSplits, load_splits
 from mnist_ref.model import build_model, compile_model
+from mnist_ref.records import EpochRecord, TrainingResult
+
+__all__ = ["EpochRecord", "EpochRecorder", "Engine", "TrainingResult", "seed_everything", "train"]
 
 DEFAULT_SEED = 0
-
-
-@dataclass
-class EpochRecord:
-    """One epoch as Keras reports it, plus its wall time."""
-
-    epoch: int
-    seconds: float
-    loss: float
-    accuracy: float
-    val_loss: float
-    val_accuracy: float
-
-
-@dataclass
-class TrainingResult:
-    """A whole run: its configuration, every epoch and the test evaluation."""
-
-    batch_size: int
-    seed: int
-    epochs: list[EpochRecord] = field(default_factory=list)
-    test_loss: float = float("nan")
-    test_accuracy: float = float("nan")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+ENGINES = ("compiled", "keras")
+Engine = Literal["compiled", "keras"]
 
 
 class EpochRecorder(tf.keras.callbacks.Callback):
-    """Times each epoch and turns Keras's logs into EpochRecords, calling ``on_epoch`` for each."""
+    """Times each epoch, counts its updates and turns Keras's logs into EpochRecords.
 
-    def __init__(self, on_epoch: Callable[[EpochRecord], None] | None = None):
+    ``on_epoch`` gets each record; ``on_updates`` gets the number of new updates after each
+    call into TensorFlow (for progress bars).
+    """
+
+    def __init__(
+        self,
+        on_epoch: Callable[[EpochRecord], None] | None = None,
+        on_updates: Callable[[int], None] | None = None,
+    ):
         super().__init__()
         self.records: list[EpochRecord] = []
         self._on_epoch = on_epoch
+        self._on_updates = on_updates
         self._start = 0.0
+        self._updates = 0
 
     def on_epoch_begin(self, epoch, logs=None):
         self._start = time.perf_counter()
+        self._updates = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        # Keras passes the index of the last step run (also with steps_per_execution > 1).
+        new = batch + 1 - self._updates
+        self._updates = batch + 1
+        if self._on_updates and new > 0:
+            self._on_updates(new)
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
@@ -61,6 +64,7 @@ class EpochRecorder(tf.keras.callbacks.Callback):
             accuracy=float(logs["accuracy"]),
             val_loss=float(logs.get("val_loss", float("nan"))),
             val_accuracy=float(logs.get("val_accuracy", float("nan"))),
+            updates=self._updates,
         )
         self.records.append(record)
         if self._on_epoch:
@@ -79,22 +83,46 @@ def train(
     epochs: int = 5,
     seed: int = DEFAULT_SEED,
     splits: MnistSplits | None = None,
-    steps_per_execution: int = 1,
+    steps_per_execution: int | None = None,
     on_epoch: Callable[[EpochRecord], None] | None = None,
     model_kwargs: dict | None = None,
+    engine: Engine = "compiled",
+    callbacks: Sequence[tf.keras.callbacks.Callback] = (),
+    on_updates: Callable[[int], None] | None = None,
 ) -> TrainingResult:
-    """Build, compile and fit the lesson's model, then evaluate it on the test set."""
+    """Build, compile and train the lesson's model, then evaluate it on the test set.
+
+    ``steps_per_execution`` is the number of training steps per call into TensorFlow (speed
+    only): by default 1 for ``engine="keras"`` (plain fit) and 1,000 for ``"compiled"``.
+    ``callbacks`` are Keras callbacks, so they need ``engine="keras"``.
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
+    if callbacks and engine != "keras":
+        raise ValueError("Keras callbacks need engine='keras'")
     seed_everything(seed)
     splits = splits or load_splits(batch_size)
     if splits.batch_size != batch_size:
         raise ValueError(f"splits are batched by {splits.batch_size}, not {batch_size}")
-    model = compile_model(build_model(**(model_kwargs or {})), steps_per_execution)
-    recorder = EpochRecorder(on_epoch)
+    if engine == "compiled":
+        if splits.arrays is None:
+            raise ValueError("engine='compiled' needs splits from load_splits (with in-memory arrays)")
+        model = compile_model(build_model(**(model_kwargs or {})))
+        records, steps = fit_compiled(
+            model, splits.arrays, batch_size, epochs,
+            steps_per_call=steps_per_execution or DEFAULT_STEPS_PER_CALL,
+            on_epoch=on_epoch, on_updates=on_updates,
+        )
+        test_loss, test_accuracy = steps.evaluate(splits.arrays.x_test, splits.arrays.y_test)
+        return TrainingResult(batch_size, seed, records, test_loss, test_accuracy)
+
+    model = compile_model(build_model(**(model_kwargs or {})), steps_per_execution or 1)
+    recorder = EpochRecorder(on_epoch, on_updates)
     model.fit(
         splits.train,
         epochs=epochs,
         validation_data=splits.validation,
-        callbacks=[recorder],
+        callbacks=[*callbacks, recorder],
         shuffle=False,  # the dataset reshuffles itself; saying so silences Keras's warning
         verbose=0,
     )
