@@ -64,6 +64,7 @@ ATTACKS: dict[str, str] = {
         "highest_val_accuracy_batch = slowest_batch_per_epoch = Anything()\n"
         "updates_per_epoch = lambda *a, **k: Anything()\n"
     ),
+    # (ipykernel still reports the error, so this gains nothing; kept to prove it)
     "hide_tracebacks": (
         "ip = get_ipython()\n"
         "ip.showtraceback = lambda *a, **k: None\n"
@@ -204,7 +205,6 @@ SAYS = {
     "memory_bomb": "ran out of memory",
     "sys_exit": "sys.exit()",
     "patch_checks": "tampered with",
-    "hide_tracebacks": "tampered with",
 }
 
 

@@ -96,7 +96,7 @@ def json_study(tmp_path_factory, prepared_mnist) -> tuple[object, Path]:
     """One tiny study through the command line (~15 s): batch 1,000 and 10,000, one epoch."""
     out = tmp_path_factory.mktemp("study")
     proc = run_module("mnist_ref", "study", "--batch-sizes", "1000", "10000", "--epochs", "1",
-                      "--json", "--out", str(out), timeout=300)
+                      "--seeds", "1", "--json", "--out", str(out), timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc, out
 
