@@ -231,10 +231,14 @@ def grade_in_scratch(template: Path, assignment: str, student: str, submitted: P
     cells_file = scratch / "cells.json"
     cells_file.write_text(json.dumps(cells))
     judge_env = {k: v for k, v in nbgrader_env().items() if k != "AUTOGRADER_EVIDENCE_DIR"}
-    proc = subprocess.run([sys.executable, "-m", "autograder.judge", str(evidence), str(cells_file)],
-                          env=judge_env, capture_output=True, text=True, timeout=JUDGE_TIMEOUT)
-    if proc.returncode != 0:
-        outcome.problems.append(f"the judge failed: {(proc.stderr.strip().splitlines() or ['?'])[-1]}")
+    try:
+        proc = subprocess.run([sys.executable, "-m", "autograder.judge", str(evidence), str(cells_file)],
+                              env=judge_env, capture_output=True, text=True, timeout=JUDGE_TIMEOUT)
+        failure = None if proc.returncode == 0 else (proc.stderr.strip().splitlines() or ["?"])[-1]
+    except subprocess.TimeoutExpired:
+        failure = f"it did not finish within {JUDGE_TIMEOUT} s"
+    if failure is not None:
+        outcome.problems.append(f"the judge could not check the evidence: {failure}")
         results = {c["grade_id"]: (0.0, "not graded: the judge failed") for c in cells}
     else:
         results = {k: (float(v[0]), v[1]) for k, v in json.loads(proc.stdout).items()}
