@@ -17,6 +17,15 @@ _DATASET_CACHE: dict[int, tuple[Any, dict]] = {}
 ACTIVATION_ALIASES = {"softmax_v2": "softmax", "relu6": "relu6", "linear": "linear", None: "linear"}
 
 
+def as_number(value: Any) -> float | None:
+    """A finite float from a number, NumPy scalar or 0-d tensor; None for anything else."""
+    try:
+        number = float(value.numpy() if hasattr(value, "numpy") else value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
 def is_dataset(obj: Any) -> bool:
     """A tf.data.Dataset, or the judge's record of one."""
     from autograder.evidence import DatasetEvidence

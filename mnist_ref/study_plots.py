@@ -107,10 +107,16 @@ def plot_seconds(results: Sequence[TrainingResult], path: Path, subtitle: str = 
     ax.set_xlim(0.6, max([*sizes, 10_000]) * 3)  # room for the labels right of the points
     low, high = ax.get_ylim()
     ax.set_ylim(low / 2, high)  # ... and below the lowest one
+    return _finish_log_log(fig, ax, "seconds per full epoch", "Wall time per epoch against batch size",
+                           subtitle, path)
+
+
+def _finish_log_log(fig, ax, ylabel: str, title: str, subtitle: str, path: Path) -> Path:
+    """Labels, grid and legend shared by the plots against batch size (log axes); saves to ``path``."""
     ax.xaxis.set_major_formatter(_THOUSANDS)
     ax.set_xlabel("batch size (log scale)")
-    ax.set_ylabel("seconds per full epoch (log scale)")
-    ax.set_title("Wall time per epoch against batch size" + (f"\n{subtitle}" if subtitle else ""))
+    ax.set_ylabel(f"{ylabel} (log scale)")
+    ax.set_title(title + (f"\n{subtitle}" if subtitle else ""))
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize="small")
     fig.savefig(path)
@@ -132,15 +138,9 @@ def plot_updates(results: Sequence[TrainingResult], path: Path, subtitle: str = 
         ax.annotate(f"{u:,}", (b, u), textcoords="offset points", xytext=(8, 4), fontsize="small")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.xaxis.set_major_formatter(_THOUSANDS)
     ax.yaxis.set_major_formatter(_THOUSANDS)
-    ax.set_xlabel("batch size (log scale)")
-    ax.set_ylabel("updates per epoch (log scale)")
-    ax.set_title("Optimizer updates per epoch against batch size" + (f"\n{subtitle}" if subtitle else ""))
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize="small")
-    fig.savefig(path)
-    return path
+    return _finish_log_log(fig, ax, "updates per epoch", "Optimizer updates per epoch against batch size",
+                           subtitle, path)
 
 
 def write_plots(results: Sequence[TrainingResult], out_dir: Path, subtitle: str = "") -> list[Path]:

@@ -9,20 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from autograder.facts import as_number
 from autograder.result import CheckResult
-
-
-def _number(value: Any) -> float | None:
-    try:
-        return float(value.numpy() if hasattr(value, "numpy") else value)
-    except (TypeError, ValueError):
-        return None
 
 
 def check_choice(answer: Any, choices: list, name: str) -> CheckResult:
     """The answer is one of the allowed choices (format only; reveals nothing)."""
     r = CheckResult()
-    value = _number(answer)
+    value = as_number(answer)
     r.add(value is not None and value in [float(c) for c in choices], f"{name} is one of {choices}",
           f"{name} is {answer!r}; expected one of {choices}")
     return r
@@ -31,7 +25,7 @@ def check_choice(answer: Any, choices: list, name: str) -> CheckResult:
 def check_value(answer: Any, expected: Any, name: str, why: str = "") -> CheckResult:
     """The answer equals the expected number (integers compared exactly)."""
     r = CheckResult()
-    value = _number(answer)
+    value = as_number(answer)
     r.add(value is not None and value == float(expected), f"{name} is right",
           f"{name} is {answer!r}; expected {expected!r}" + (f" ({why})" if why else ""))
     return r
@@ -48,6 +42,6 @@ def check_function_cases(function: Callable, cases: Mapping[Any, Any], name: str
         except Exception as exc:  # the student's function may fail
             r.add(False, "", f"{name}({arg!r}) raised {type(exc).__name__}: {exc}")
             continue
-        r.add(_number(got) == float(expected), f"{name}({arg!r}) == {expected!r}",
+        r.add(as_number(got) == float(expected), f"{name}({arg!r}) == {expected!r}",
               f"{name}({arg!r}) returned {got!r}; expected {expected!r}")
     return r

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-from autograder.facts import dataset_facts, split_overlap
+from autograder.facts import as_number, dataset_facts, split_overlap
 from autograder.result import CheckResult
 
 NUM_TRAIN_FULL = 60_000
@@ -14,23 +13,21 @@ NUM_TRAIN = 54_000
 NUM_TEST = 10_000
 
 
-def _as_number(value: Any) -> float | None:
-    try:
-        number = float(value.numpy() if hasattr(value, "numpy") else value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
+def _three_splits(train_data: Any, validation_data: Any, test_data: Any) -> list[tuple[str, dict]]:
+    """(variable name, dataset facts) for the training, validation and test data."""
+    return [(name, dataset_facts(data)) for name, data in
+            [("train_data", train_data), ("validation_data", validation_data), ("test_data", test_data)]]
 
 
 def check_split_sizes(num_validation_samples: Any, num_test_samples: Any, train_data: Any,
                       validation_data: Any, test_data: Any) -> CheckResult:
     """10% of the 60,000 training images for validation: 54,000 / 6,000, and 10,000 test."""
     r = CheckResult()
-    n_val = _as_number(num_validation_samples)
+    n_val = as_number(num_validation_samples)
     r.add(n_val == NUM_VALIDATION, f"num_validation_samples is {NUM_VALIDATION:,}",
           f"num_validation_samples is {num_validation_samples!r}; expected {NUM_VALIDATION:,} "
           "(10% of the 60,000 training images)")
-    n_test = _as_number(num_test_samples)
+    n_test = as_number(num_test_samples)
     r.add(n_test == NUM_TEST, f"num_test_samples is {NUM_TEST:,}",
           f"num_test_samples is {num_test_samples!r}; expected {NUM_TEST:,} "
           "(mnist_info.splits['test'].num_examples)")
@@ -48,9 +45,7 @@ def check_split_sizes(num_validation_samples: Any, num_test_samples: Any, train_
 def check_scaling(train_data: Any, validation_data: Any, test_data: Any) -> CheckResult:
     """Pixels as float32 in [0, 1] in all three splits (divide the uint8 values by 255 once)."""
     r = CheckResult()
-    for name, data in [("train_data", train_data), ("validation_data", validation_data),
-                       ("test_data", test_data)]:
-        f = dataset_facts(data)
+    for name, f in _three_splits(train_data, validation_data, test_data):
         r.add(f["image_dtype"] == "float32", f"{name} images are float32",
               f"{name} images are {f['image_dtype']}; expected float32 (tf.cast(image, tf.float32))",
               weight=0.5)
@@ -66,9 +61,7 @@ def check_scaling(train_data: Any, validation_data: Any, test_data: Any) -> Chec
 def check_shapes_and_labels(train_data: Any, validation_data: Any, test_data: Any) -> CheckResult:
     """Images 28x28x1, labels integer classes 0-9 (sparse labels, not one-hot)."""
     r = CheckResult()
-    for name, data in [("train_data", train_data), ("validation_data", validation_data),
-                       ("test_data", test_data)]:
-        f = dataset_facts(data)
+    for name, f in _three_splits(train_data, validation_data, test_data):
         r.add(f["image_shape"] == [28, 28, 1], f"{name} images are 28x28x1",
               f"{name} images have shape {f['image_shape']}; expected [28, 28, 1]")
         ok = f["label_dtype"].startswith(("int", "uint")) and f["labels"] == list(range(10))
