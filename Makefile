@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test data lint clean-venv lab sandbox-tools browser-tools
+.PHONY: demo test test-fast data lint clean-venv lab sandbox-tools browser-tools
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,14 +38,22 @@ demo: data sandbox-tools
 
 # JupyterLab for the course with nbgrader's extensions (autograder/lab.py); LAB_ARGS e.g. --port 8890 --no-browser
 lab: data
-	$(PY) -m autograder.lab $(LAB_ARGS)
+	$(PY) -m autograder.tools.lab $(LAB_ARGS)
 
 test: data sandbox-tools browser-tools
 	$(PY) -m ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest
+
+# The fast tier: no real MNIST (TFDS's mock data instead), no training, no browser; under a minute.
+test-fast: $(STAMP)
+	$(PY) -m ruff check .
+	$(VENV)/bin/lint-imports --no-cache
+	$(PY) -m pytest -m "not training and not slow and not browser and not mnist"
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 
 clean-venv:
 	rm -rf $(VENV)

@@ -12,11 +12,18 @@ c.CourseDirectory.db_url = os.environ.get(
 # Never copy large or generated files from source/ into the release or submissions.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
 
-# Executing a student's notebook: a cell that runs longer than this is stopped, and the
-# kernel is not restarted for another try (a hanging notebook should not be run twice).
-c.Execute.timeout = 300
+# Executing a student's notebook: a cell that runs longer than this many seconds is
+# interrupted (the cells after it still run), and the kernel is not restarted for another
+# try (a hanging notebook should not be run twice).  Safe grading uses the same per-cell limit.
+c.Execute.timeout = 150
 c.Execute.interrupt_on_timeout = True
 c.Execute.execute_retries = 0
+
+# Safe grading (python -m autograder grade / grade-all), the sandboxed kernel and the clean
+# judge, has its own limits: c.SafeGrading.timeout (whole submission), .memory_gb, .workers,
+# .judge_timeout, .tensorflow_log_level, .cell_timeout (default: Execute.timeout above).
+# Their defaults and meaning are in autograder/host/settings.py and README ("Settings"); set
+# them here, in ~/.jupyter/nbgrader_config.py, or on the command line (--SafeGrading.timeout=600).
 
 # Cells whose source the student must not change are checked for changes when autograding.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}

@@ -1,10 +1,11 @@
-"""The one function grade cells call: run a named check quietly and report points with reasons.
+"""Runs in the student's kernel: the function grade cells call, a named check run quietly.
 
 nbgrader scores any stderr output in a grade cell as a failure, and TensorFlow writes warnings
 to stderr; ``grade`` keeps all of that out of the cell's output (Python warnings, logging, and
 file-descriptor level writes), so a correct answer never loses points to log noise.  The score
 is the cell's result (nbgrader's partial credit); the message says what passed, what did not,
-and what was expected.
+and what was expected.  Under the sandboxed autograder it also saves what the check read as
+evidence, so the clean judge can score it again outside this kernel.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from autograder.result import CheckResult
+from autograder.checks.result import CheckResult
+from autograder.evidence import write as evidence
+from autograder.evidence.records import MissingEvidence
 
 
 @dataclass(frozen=True)
@@ -69,8 +72,6 @@ def _resolve(check: Callable[..., CheckResult], namespace: Mapping[str, Any],
 def _save_evidence(check: Callable[..., CheckResult], namespace: Mapping[str, Any],
                    given: dict[str, Any]) -> None:
     """Under the sandboxed autograder, write the variables this check reads for the judge."""
-    from autograder import evidence
-
     if evidence.evidence_dir() is None:
         return
     with quiet_stderr():
@@ -83,8 +84,6 @@ def _save_evidence(check: Callable[..., CheckResult], namespace: Mapping[str, An
 def run_check(check: Callable[..., CheckResult], namespace: Mapping[str, Any],
               **given: Any) -> CheckResult:
     """Run ``check`` with its arguments taken from ``namespace``; never raises."""
-    from autograder.evidence import MissingEvidence
-
     kwargs, missing = _resolve(check, namespace, given)
     broken = [v for v in kwargs.values() if isinstance(v, MissingEvidence)]
     if broken:

@@ -1,10 +1,16 @@
-"""What the student's notebook imports: the grading budget and a plot of the student's own runs."""
+"""Runs in the student's kernel: what the notebook's locked setup cell imports.
+
+The grading budget and a plot of the student's own runs.  Importing this module also binds
+the evidence writer's functions (:mod:`autograder.evidence.write`) before any student code
+runs, so patching NumPy or builtins later does not change the evidence.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
+from autograder.evidence import write as _evidence  # noqa: F401 - bound before student code
 from mnist_ref.budget import MAX_EPOCHS, MAX_UPDATES, grading_budget, under_grading
 
 __all__ = ["MAX_EPOCHS", "MAX_UPDATES", "grading_budget", "plot_runs", "under_grading"]

@@ -33,9 +33,26 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from physical_limit import NUM_TRAIN, cpu_peak, epoch_macs, forward_macs_per_image  # noqa: E402
+from physical_limit import (  # noqa: E402
+    BACKWARD_FACTOR,
+    LAYER_WIDTHS,
+    cpu_peak,
+    epoch_macs,
+    forward_macs_per_image,
+)
 
-LESSON_RUNS = (100, 10_000, 1)  # the order the lesson runs them
+from mnist_ref import QUIET_TF_LOG_LEVEL  # noqa: E402
+from mnist_ref.lesson import (  # noqa: E402
+    BATCH_SIZE,
+    EPOCHS,
+    LARGE_BATCH_SIZE,
+    NUM_TRAIN,
+    NUM_VALIDATION,
+    SGD_BATCH_SIZE,
+    VALIDATION_FRACTION,
+)
+
+LESSON_RUNS = (BATCH_SIZE, LARGE_BATCH_SIZE, SGD_BATCH_SIZE)  # the order the lesson runs them
 
 
 def _timed_epochs():
@@ -66,7 +83,7 @@ def lesson_run(batch_size: int, epochs: int, seed: int = 0) -> dict:
     tf.keras.utils.set_random_seed(seed)
     start = time.perf_counter()
     mnist_dataset, mnist_info = tfds.load(name="mnist", with_info=True, as_supervised=True)
-    num_validation = tf.cast(0.1 * mnist_info.splits["train"].num_examples, tf.int64)
+    num_validation = tf.cast(VALIDATION_FRACTION * mnist_info.splits["train"].num_examples, tf.int64)
     train_data, validation_data = split_like_lesson(mnist_dataset["train"].map(scale), num_validation)
     train_data = train_data.batch(batch_size)
     validation_inputs, validation_targets = next(iter(validation_data.batch(num_validation)))
@@ -97,7 +114,7 @@ def run_child(side: str, batch_size: int, epochs: int) -> dict:
     """One run in a fresh Python process (its own TensorFlow threads and caches)."""
     cmd = [sys.executable, __file__, "--child", side,
            "--batch-size", str(batch_size), "--epochs", str(epochs)]
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": QUIET_TF_LOG_LEVEL}
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
     if proc.returncode != 0:
         raise RuntimeError(f"{side} batch {batch_size} failed:\n{proc.stderr[-3000:]}")
@@ -110,24 +127,27 @@ def physical_limit_lines(total_epochs: int) -> list[str]:
     peak = cpu_peak()
     macs = epoch_macs()
     floor = 2 * macs / peak.peak_flops
+    forward = forward_macs_per_image()
+    layers = " + ".join(f"{a}*{b}" for a, b in zip(LAYER_WIDTHS, LAYER_WIDTHS[1:], strict=False))
     return [
         "Physical limit (compute only):",
-        f"  forward pass: 784*50 + 50*50 + 50*10 = {forward_macs_per_image():,} multiply-adds per image",
-        f"  one epoch: 3 (forward + backward) x {forward_macs_per_image():,} x {NUM_TRAIN:,} images "
+        f"  forward pass: {layers} = {forward:,} multiply-adds per image",
+        f"  one epoch: {BACKWARD_FACTOR} (forward + backward) x {forward:,} x {NUM_TRAIN:,} images "
         f"= {macs:.3e} multiply-adds = {2 * macs / 1e9:.1f} GFLOP",
         f"  peak: {peak.explain()}",
         "        (cores: os.cpu_count(); clock: 'cpu MHz'; SIMD width: avx512f/avx2 in 'flags' "
         "of /proc/cpuinfo; 2 FMA units per core assumed)",
         f"  floor: {floor * 1e3:.0f} ms per epoch, {floor * total_epochs:.2f} s for these "
-        f"{total_epochs} epochs (validation adds 6,000 forward passes per epoch, ~1%)",
+        f"{total_epochs} epochs (validation adds {NUM_VALIDATION:,} forward passes per epoch, ~1%)",
     ]
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run both sides of each lesson run, then print the comparison and the physical limit."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--epochs", type=int, default=5, help="epochs for batch 100 and 10,000")
-    parser.add_argument("--batch1-epochs", type=int, default=5, help="epochs for batch 1 (default 5)")
+    parser.add_argument("--epochs", type=int, default=EPOCHS, help="epochs for batch 100 and 10,000")
+    parser.add_argument("--batch1-epochs", type=int, default=EPOCHS,
+                        help=f"epochs for batch 1 (default {EPOCHS})")
     parser.add_argument("--json", type=Path, default=None, help="also save the figures here")
     parser.add_argument("--child", choices=("lesson", "reference"), help=argparse.SUPPRESS)
     parser.add_argument("--batch-size", type=int, help=argparse.SUPPRESS)
@@ -140,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"load average before: {os.getloadavg()}", flush=True)
     pairs = []
     for batch_size in LESSON_RUNS:
-        epochs = args.batch1_epochs if batch_size == 1 else args.epochs
+        epochs = args.batch1_epochs if batch_size == SGD_BATCH_SIZE else args.epochs
         pair = {side: run_child(side, batch_size, epochs) for side in ("lesson", "reference")}
         pairs.append(pair)
         les, ref = pair["lesson"], pair["reference"]

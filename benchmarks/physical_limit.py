@@ -13,8 +13,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-LAYER_WIDTHS = (28 * 28, 50, 50, 10)
-NUM_TRAIN, NUM_VALIDATION = 54_000, 6_000
+from mnist_ref.lesson import HIDDEN_LAYERS, HIDDEN_UNITS, NUM_CLASSES, NUM_PIXELS, NUM_TRAIN
+
+LAYER_WIDTHS = (NUM_PIXELS, *[HIDDEN_UNITS] * HIDDEN_LAYERS, NUM_CLASSES)  # (784, 50, 50, 10)
 BACKWARD_FACTOR = 3  # forward + backward (gradients w.r.t. activations and weights) ≈ 3x forward
 ASSUMED_FMA_UNITS = 2
 

@@ -3,16 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
-from mnist_ref import study
-
-
-def _quiet_tensorflow() -> None:
-    """Keep TensorFlow's C++ start-up chatter off the terminal (errors still show)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from mnist_ref import quiet_tensorflow, study
 
 
 def cmd_prepare_data(args: argparse.Namespace) -> int:
@@ -27,7 +21,7 @@ def cmd_prepare_data(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    _quiet_tensorflow()
+    quiet_tensorflow()
     from mnist_ref.training import EpochRecord, train
 
     def show(r: EpochRecord) -> None:

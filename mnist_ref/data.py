@@ -20,8 +20,8 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-VALIDATION_FRACTION = 0.1
-BUFFER_SIZE = 10_000
+from mnist_ref.lesson import BATCH_SIZE, BUFFER_SIZE, VALIDATION_FRACTION
+
 SPLIT_SEED = 20_260_101
 
 
@@ -120,7 +120,7 @@ def training_batches(arrays: MnistArrays, batch_size: int, seed: int = SPLIT_SEE
 
 
 def load_splits(
-    batch_size: int = 100,
+    batch_size: int = BATCH_SIZE,
     validation_fraction: float = VALIDATION_FRACTION,
     seed: int = SPLIT_SEED,
 ) -> MnistSplits:

@@ -6,17 +6,19 @@ from collections.abc import Sequence
 
 import tensorflow as tf
 
-INPUT_SHAPE = (28, 28, 1)
-NUM_CLASSES = 10
-HIDDEN_UNITS = 50
-DEPTH = 2
+from mnist_ref import lesson
+
+INPUT_SHAPE = lesson.IMAGE_SHAPE
+NUM_CLASSES = lesson.NUM_CLASSES
+HIDDEN_UNITS = lesson.HIDDEN_UNITS
+DEPTH = lesson.HIDDEN_LAYERS
 
 
 def build_model(
     hidden_units: int | Sequence[int] = HIDDEN_UNITS,
     depth: int = DEPTH,
-    activation: str | Sequence[str] = "relu",
-    output_activation: str = "softmax",
+    activation: str | Sequence[str] = lesson.HIDDEN_ACTIVATION,
+    output_activation: str = lesson.OUTPUT_ACTIVATION,
 ) -> tf.keras.Sequential:
     """A fully connected classifier; width, depth and activations vary in the lesson's exercises.
 

@@ -16,6 +16,8 @@ import tempfile
 import zlib
 from pathlib import Path
 
+from mnist_ref.lesson import NUM_PIXELS, NUM_TEST, NUM_TRAIN_FULL
+
 DATASET_NAME = "mnist"
 DATASET_VERSION = "3.0.1"
 ENV_IDX_DIR = "MNIST_IDX_DIR"
@@ -28,11 +30,11 @@ EXPECTED_SHA256: dict[str, str] = {
     "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
     "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
 }
-EXPECTED_SIZE: dict[str, int] = {
-    "train-images-idx3-ubyte": 16 + 60_000 * 28 * 28,
-    "train-labels-idx1-ubyte": 8 + 60_000,
-    "t10k-images-idx3-ubyte": 16 + 10_000 * 28 * 28,
-    "t10k-labels-idx1-ubyte": 8 + 10_000,
+EXPECTED_SIZE: dict[str, int] = {  # header (16 or 8 bytes), then one byte per pixel or label
+    "train-images-idx3-ubyte": 16 + NUM_TRAIN_FULL * NUM_PIXELS,
+    "train-labels-idx1-ubyte": 8 + NUM_TRAIN_FULL,
+    "t10k-images-idx3-ubyte": 16 + NUM_TEST * NUM_PIXELS,
+    "t10k-labels-idx1-ubyte": 8 + NUM_TEST,
 }
 
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
-NUM_TRAIN = 54_000  # MNIST's 60,000 training images minus the 10% validation split
+from mnist_ref import lesson
 
 
 @dataclass
@@ -31,20 +30,11 @@ class TrainingResult:
     test_loss: float = float("nan")
     test_accuracy: float = float("nan")
 
-    def to_dict(self) -> dict:
-        return asdict(self)
 
-
-def full_epoch_steps(batch_size: int, num_train: int = NUM_TRAIN) -> int:
-    """Optimizer updates in one full epoch: the number of batches, the last one possibly short."""
-    return math.ceil(num_train / batch_size)
-
-
-def full_epoch_seconds(record: EpochRecord, batch_size: int, num_train: int = NUM_TRAIN) -> float:
+def full_epoch_seconds(record: EpochRecord, batch_size: int, num_train: int = lesson.NUM_TRAIN) -> float:
     """The epoch's seconds scaled to a full epoch (seconds / updates * full-epoch updates).
 
     Equal to ``record.seconds`` for a complete epoch; an estimate when a budget cut it short.
     """
-    if not record.updates:
-        return record.seconds
-    return record.seconds / record.updates * full_epoch_steps(batch_size, num_train)
+    steps = lesson.full_epoch_steps(batch_size, num_train)
+    return lesson.full_epoch_seconds(record.seconds, record.updates, steps)

@@ -15,6 +15,7 @@ import tensorflow as tf
 
 from mnist_ref.compiled import DEFAULT_STEPS_PER_CALL, fit_compiled
 from mnist_ref.data import MnistSplits, load_splits
+from mnist_ref.lesson import BATCH_SIZE, EPOCHS
 from mnist_ref.model import build_model, compile_model
 from mnist_ref.records import EpochRecord, TrainingResult
 
@@ -79,8 +80,8 @@ def seed_everything(seed: int, deterministic_ops: bool = True) -> None:
 
 
 def train(
-    batch_size: int = 100,
-    epochs: int = 5,
+    batch_size: int = BATCH_SIZE,
+    epochs: int = EPOCHS,
     seed: int = DEFAULT_SEED,
     splits: MnistSplits | None = None,
     steps_per_execution: int | None = None,

@@ -1,7 +1,8 @@
 """Run a snippet of Python given as argv[1] (lets tests use ``python -m tests.run_code``)."""
 
-import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from mnist_ref import quiet_tensorflow
+
+quiet_tensorflow()
 exec(compile(sys.argv[1], "<test snippet>", "exec"))

@@ -6,17 +6,18 @@ two at a time); every test then reads its student's report.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from autograder.samples import MISTAKE_EDITS, apply_edits
-from tests.conftest import RELEASE_NOTEBOOK, SOURCE_NOTEBOOK
+from autograder.host.report import GradeReport
+from autograder.tools.samples import MISTAKE_EDITS, apply_edits
+from tests.helpers import ASSIGNMENT, RELEASE_NOTEBOOK, SOURCE_NOTEBOOK, grading_settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prepared_mnist")]
 
-ASSIGNMENT = "mnist_batch_size"
 TIMEOUT = 150  # seconds per submission; cells are interrupted after half of it
 DATA_CELLS = ["validation_split_size", "scaling", "shapes_and_labels", "no_validation_leak", "batching"]
 MODEL_CELLS = ["architecture", "compile_settings"]
@@ -58,11 +59,19 @@ EXPECTED: dict[str, tuple[str, list[str], list[str]]] = {
 }
 
 
+@dataclass
+class GradedClass:
+    """The graded class's course directory and each student's report."""
+
+    course: Path
+    reports: dict[str, GradeReport]
+
+
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory) -> dict:
+def graded_class(tmp_path_factory) -> GradedClass:
     """One class: the solution twice, the blank release, and each mistake; autograded once."""
-    from autograder.classroom import grade_all
-    from autograder.pipeline import make_course, submit
+    from autograder.host.classroom import grade_all
+    from autograder.host.course import make_course, submit
 
     course = tmp_path_factory.mktemp("class") / "course"
     make_course(course)
@@ -77,9 +86,16 @@ def graded(tmp_path_factory) -> dict:
     students["solution_then_hang"] = work / "hang.ipynb"
     for student, path in students.items():
         submit(course, ASSIGNMENT, student, Path(path))
-    summary = grade_all(course, ASSIGNMENT, workers=2, timeout=TIMEOUT, progress=False)
+    settings = grading_settings(course, timeout=TIMEOUT, cell_timeout=TIMEOUT / 2, workers=2)
+    summary = grade_all(course, ASSIGNMENT, settings, progress=False)
     print("\n".join(summary.lines()))
-    return {o.student: o.report for o in summary.outcomes}
+    return GradedClass(course, {o.student: o.report for o in summary.outcomes})
+
+
+@pytest.fixture
+def graded(graded_class: GradedClass) -> dict[str, GradeReport]:
+    """student -> their report."""
+    return graded_class.reports
 
 
 def _cells(report) -> dict:
@@ -139,11 +155,11 @@ def test_real_work_before_a_hang_still_earns_its_points(graded):
     assert "time limit" in report.cells[0].message
 
 
-def test_scores_are_recorded_in_the_course_gradebook(graded, tmp_path_factory):
+def test_scores_are_recorded_in_the_course_gradebook(graded_class: GradedClass):
     """grade_all wrote each student's autograded score into nbgrader's gradebook."""
     from nbgrader.api import Gradebook
 
-    course = next(tmp_path_factory.getbasetemp().glob("class*/course"))
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+    graded = graded_class.reports
+    with Gradebook(f"sqlite:///{graded_class.course / 'gradebook.db'}") as gb:
         for student in ("solution", "blank", "width_64"):
             assert gb.find_submission(ASSIGNMENT, student).code_score == graded[student].score

@@ -1,4 +1,4 @@
-"""End to end in a real browser: headless Chromium drives the course's JupyterLab (autograder.lab).
+"""End to end in a real browser: headless Chromium drives the course's JupyterLab (autograder.tools.lab).
 
 A student fetches the assignment from the Assignment List, completes it (the reference solution
 is written into the fetched notebook before it is opened), runs it with Run > Run All Cells,
@@ -28,7 +28,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tests.conftest import ROOT, SOURCE_NOTEBOOK
+from tests.helpers import ROOT, SOURCE_NOTEBOOK
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("prepared_mnist")]
 
@@ -96,8 +96,8 @@ def shot(page, name: str) -> Path:
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Lab]:
     """The course lab on a free localhost port, in a fresh course copy with the assignment released."""
-    from autograder.lab import prepare_lab
-    from autograder.pipeline import make_course, nbgrader_env
+    from autograder.host.course import make_course, nbgrader_env
+    from autograder.tools.lab import prepare_lab
 
     if not CHROMIUM.is_file():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does it)")
@@ -288,7 +288,8 @@ def test_student_fetches_runs_validates_and_submits(page, lab: Lab) -> None:
 
 def test_instructor_sees_graded_submission_in_formgrader(page, lab: Lab) -> None:
     """Collect and autograde (nbgrader CLI), then the Formgrader shows the assignment and the graded work."""
-    from autograder.pipeline import collect_report, submit
+    from autograder.host.course import submit
+    from tests.helpers import plain_nbgrader_report
 
     nbgrader(lab.course, lab.env, "collect", ASSIGNMENT)  # what the student test submitted
     submitted = lab.course / "submitted"
@@ -297,7 +298,7 @@ def test_instructor_sees_graded_submission_in_formgrader(page, lab: Lab) -> None
         submit(lab.course, ASSIGNMENT, FALLBACK_STUDENT, answered(release, lab.course / "answers.ipynb"))
     student = next(submitted.iterdir()).name
     nbgrader(lab.course, lab.env, "autograde", ASSIGNMENT, "--force")
-    report = collect_report(lab.course, ASSIGNMENT, student)
+    report = plain_nbgrader_report(lab.course, ASSIGNMENT, student)
     assert report.score == report.max_score > 0, report
 
     nbgrader_menu(page, "Formgrader")

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.conftest import RELEASE_NOTEBOOK, run_module
+from tests.helpers import RELEASE_NOTEBOOK, run_module
 
 
 @pytest.mark.slow
@@ -23,17 +23,26 @@ def test_grade_json_on_the_blank_release_is_one_object_with_zero_points():
     assert [c["grade_id"] for c in report["cells"]][:2] == ["validation_split_size", "scaling"]
 
 
-@pytest.mark.parametrize(
-    ("content", "reason"),
-    [(None, "no such notebook file"), ("{not json", "not a readable Jupyter notebook"),
-     ("", "not a readable Jupyter notebook")],
-)
-def test_grade_fails_with_a_one_line_reason_when_it_cannot_grade(tmp_path, content, reason):
-    path = tmp_path / "submission.ipynb"
-    if content is not None:
-        path.write_text(content)
-    proc = run_module("autograder", "grade", str(path), "--json")
-    assert proc.returncode != 0
+def test_grade_on_a_missing_file_exits_non_zero_with_one_line_and_no_output(tmp_path):
+    """The real command line, in its own process: exit status, empty stdout, one stderr line."""
+    proc = run_module("autograder", "grade", str(tmp_path / "submission.ipynb"), "--json")
+    assert proc.returncode == 2
     assert proc.stdout == ""
     lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and reason in lines[0]
+    assert len(lines) == 1 and "no such notebook file" in lines[0]
+
+
+@pytest.mark.parametrize(("content", "reason"), [("{not json", "not a readable Jupyter notebook"),
+                                                 ("", "not a readable Jupyter notebook"),
+                                                 ('{"cells": 3}', "not a readable Jupyter notebook")])
+def test_grade_fails_with_a_one_line_reason_when_the_file_is_no_notebook(tmp_path, capsys, content, reason):
+    """Same command, in this process (a new one per case would cost seconds of imports each)."""
+    from autograder.__main__ import main
+
+    path = tmp_path / "submission.ipynb"
+    path.write_text(content)
+    assert main(["grade", str(path), "--json"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and reason in lines[0] and str(path) in lines[0]

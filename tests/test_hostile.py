@@ -16,12 +16,12 @@ import nbformat
 import pytest
 import sqlalchemy
 
-from tests.conftest import RELEASE_NOTEBOOK, SOURCE_NOTEBOOK
+from tests.helpers import ASSIGNMENT, RELEASE_NOTEBOOK, SOURCE_NOTEBOOK, grading_settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prepared_mnist")]
 
-ASSIGNMENT = "mnist_batch_size"
 TIMEOUT = 60
+LIMITS = {"timeout": TIMEOUT, "cell_timeout": TIMEOUT / 2, "workers": 2}
 
 # Code put at the top of the first cell the student completes.
 ATTACKS: dict[str, str] = {
@@ -36,7 +36,7 @@ ATTACKS: dict[str, str] = {
     "kernel_kills_itself": "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)",
     "patch_checks": (
         "import autograder.grading as g, autograder.checks as c, autograder.judge as j\n"
-        "from autograder.result import CheckResult, Part\n"
+        "from autograder.checks.result import CheckResult, Part\n"
         "full = lambda *a, **k: CheckResult([Part(True, 'ok')])\n"
         "for name in dir(c):\n"
         "    if name.startswith('check_'):\n"
@@ -241,8 +241,8 @@ def _width_64_pair() -> dict[str, nbformat.NotebookNode]:
 @pytest.fixture(scope="module")
 def hostile_class(tmp_path_factory):
     """Every case as one student of one class, graded once; plus the course before grading."""
-    from autograder.classroom import grade_all
-    from autograder.pipeline import make_course
+    from autograder.host.classroom import grade_all
+    from autograder.host.course import make_course
 
     course = tmp_path_factory.mktemp("hostile") / "course"
     make_course(course)
@@ -256,7 +256,7 @@ def hostile_class(tmp_path_factory):
     for student, nb in _width_64_pair().items():
         _write(submitted / student / ASSIGNMENT, nb)
     before = _snapshot(course)
-    summary = grade_all(course, ASSIGNMENT, workers=2, timeout=TIMEOUT, progress=False)
+    summary = grade_all(course, ASSIGNMENT, grading_settings(course, **LIMITS), progress=False)
     print("\n".join(summary.lines()))
     return course, before, {o.student: o for o in summary.outcomes}, summary
 
@@ -318,7 +318,7 @@ def test_gradebook_holds_every_student_and_stays_consistent(hostile_class):
 
 def test_grading_the_class_again_gives_the_same_results(hostile_class):
     """Idempotent: a second run over a few of the cases changes no score."""
-    from autograder.classroom import grade_all
+    from autograder.host.classroom import grade_all
 
     course, _, outcomes, _ = hostile_class
     again_course = course.parent / "again"
@@ -330,7 +330,7 @@ def test_grading_the_class_again_gives_the_same_results(hostile_class):
     shutil.copytree(course / "source", again_course / "source")
     for student in ("honest_blank", "patch_checks", "invalid_json"):
         shutil.copytree(course / "submitted" / student, again_course / "submitted" / student)
-    summary = grade_all(again_course, ASSIGNMENT, workers=2, timeout=TIMEOUT, progress=False)
+    summary = grade_all(again_course, ASSIGNMENT, grading_settings(again_course, **LIMITS), progress=False)
     for outcome in summary.outcomes:
         assert outcome.report.score == outcomes[outcome.student].report.score
 

@@ -1,4 +1,4 @@
-"""autograder.lab without a browser: the command line, the config folder and the checks it makes."""
+"""autograder.tools.lab without a browser: the command line, the config folder and the checks it makes."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder import lab
-from tests.conftest import ROOT
+from autograder.tools import lab
+from tests.helpers import ROOT
 
 
 @pytest.fixture
@@ -21,8 +21,27 @@ def course(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.mark.usefixtures("prepared_mnist")
-def test_prepare_lab_enables_nbgrader_in_its_own_config_dir(course: Path, tmp_path: Path) -> None:
+@pytest.fixture
+def tfds_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty TFDS data folder in $TFDS_DATA_DIR (no mnist prepared in it)."""
+    path = tmp_path / "tensorflow_datasets"
+    path.mkdir()
+    monkeypatch.setenv("TFDS_DATA_DIR", str(path))
+    return path
+
+
+@pytest.fixture
+def prepared_marker(tfds_data_dir: Path) -> Path:
+    """What prepare_lab looks for: mnist/3.0.1/dataset_info.json (TFDS writes it last), empty here."""
+    folder = tfds_data_dir / "mnist" / "3.0.1"
+    folder.mkdir(parents=True)
+    (folder / "dataset_info.json").write_text("{}")
+    return folder
+
+
+@pytest.mark.usefixtures("prepared_marker")
+def test_prepare_lab_enables_nbgrader_in_its_own_config_dir(course: Path, tmp_path: Path,
+                                                            tfds_data_dir: Path) -> None:
     launch = lab.prepare_lab(course, port=9123, token="secret", open_browser=False,
                              env={"PATH": "/usr/bin", "NBGRADER_EXCHANGE": str(tmp_path / "ex")})
     assert launch.cwd == course.resolve()
@@ -31,6 +50,7 @@ def test_prepare_lab_enables_nbgrader_in_its_own_config_dir(course: Path, tmp_pa
             "--ServerApp.open_browser=False"} <= set(launch.command)
     assert launch.env["JUPYTER_CONFIG_DIR"] == str(course.resolve() / ".jupyter-lab")
     assert launch.env["PATH"].split(":")[0].endswith("bin")  # the venv's, where alembic is
+    assert launch.env["TFDS_DATA_DIR"] == str(tfds_data_dir)  # the kernels find the prepared mnist
 
     server = json.loads((launch.config_dir / "jupyter_server_config.json").read_text())
     enabled = server["ServerApp"]["jpserver_extensions"]
@@ -39,6 +59,14 @@ def test_prepare_lab_enables_nbgrader_in_its_own_config_dir(course: Path, tmp_pa
     page = json.loads((launch.config_dir / "labconfig" / "page_config.json").read_text())
     assert page["disabledExtensions"]["@jupyter/nbgrader:create-assignment"] is False
     assert launch.exchange == tmp_path / "ex" and launch.exchange.is_dir()  # nbgrader needs it to exist
+
+
+@pytest.mark.usefixtures("tfds_data_dir")
+def test_prepare_lab_refuses_when_mnist_is_not_prepared_and_names_make_data(course: Path) -> None:
+    with pytest.raises(lab.LabError, match="run `make data`") as error:
+        lab.prepare_lab(course, port=9123, token="secret", open_browser=False)
+    assert "TFDS mnist is not prepared in" in str(error.value)
+    assert not (course / lab.CONFIG_DIR_NAME).exists()  # nothing written before the checks pass
 
 
 def test_lab_refuses_a_folder_that_is_not_a_course(tmp_path: Path, capsys) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_module
+from tests.helpers import run_module
 
 PREPARE = ("mnist_ref", "prepare-data")
 
@@ -35,6 +35,7 @@ def built(tmp_path_factory, idx_dir: Path) -> tuple[Path, str]:
     return data_dir, proc.stdout
 
 
+@pytest.mark.mnist
 def test_builds_tfds_mnist_301_with_the_download_splits_and_features(built):
     """The prepared dataset is TFDS's own mnist 3.0.1: 60,000/10,000, image 28x28x1 + label."""
     data_dir, stdout = built
@@ -52,6 +53,7 @@ def test_builds_tfds_mnist_301_with_the_download_splits_and_features(built):
     )
 
 
+@pytest.mark.mnist
 def test_plain_tfds_load_works_in_a_new_process(built):
     """After preparing, a fresh process's tfds.load('mnist', ...) reads it with no network."""
     data_dir, _ = built
@@ -67,6 +69,7 @@ def test_plain_tfds_load_works_in_a_new_process(built):
     assert proc.stdout.split()[-7:] == ["60000", "10000", "(28,", "28,", "1)", "uint8", "int64"]
 
 
+@pytest.mark.mnist
 def test_second_run_is_a_fast_no_op_that_never_imports_tensorflow(built, idx_dir):
     """A second run sees the prepared dataset and returns at once, without loading TensorFlow."""
     data_dir, _ = built
@@ -86,43 +89,64 @@ def test_second_run_is_a_fast_no_op_that_never_imports_tensorflow(built, idx_dir
     assert {p: p.stat().st_mtime_ns for p in data_dir.rglob("*")} == before
 
 
-def _rewrite_gz(path: Path, transform) -> None:
-    data = gzip.decompress(path.read_bytes())
-    path.write_bytes(gzip.compress(transform(data)))
+IDX_NAMES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+             "t10k-labels-idx1-ubyte")  # the order prepare-data checks them in
+
+
+def _fake_idx_folder(folder: Path) -> Path:
+    """The four IDX .gz files by name: valid gzip, but small and not MNIST's content."""
+    folder.mkdir()
+    for name in IDX_NAMES:
+        (folder / f"{name}.gz").write_bytes(gzip.compress(f"not MNIST: {name}".encode() * 100))
+    return folder
 
 
 @pytest.mark.parametrize(
     ("damage", "expected"),
     [
         ("missing", ["Missing MNIST file", "t10k-labels-idx1-ubyte.gz", "Fix:"]),
-        ("changed_byte", ["Checksum mismatch", "train-labels-idx1-ubyte.gz",
-                          "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
-                          "Fix:"]),
-        ("truncated", ["t10k-images-idx3-ubyte.gz", "truncated or corrupt", "Fix:"]),
+        ("not_mnist", ["Checksum mismatch", "train-images-idx3-ubyte.gz",
+                       "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+                       "47,040,016 bytes", "Fix:"]),
+        ("truncated", ["train-images-idx3-ubyte.gz", "truncated or corrupt", "Fix:"]),
         ("not_gzip", ["train-images-idx3-ubyte.gz", "truncated or corrupt", "Fix:"]),
+        ("not_a_folder", ["does not exist or is not a directory", "Fix:"]),
     ],
 )
-def test_bad_input_fails_with_a_message_and_leaves_nothing_behind(
-    idx_copy: Path, tmp_path: Path, damage: str, expected: list[str]
-):
-    """Missing file, one changed byte, truncated gzip, non-gzip: exit 2, say which and how to fix."""
+def test_bad_input_fails_with_a_message_and_leaves_nothing_behind(tmp_path: Path, damage: str,
+                                                                  expected: list[str]):
+    """Missing file, wrong content, truncated or no gzip, not a folder: exit 2, say which and how to fix."""
+    idx = _fake_idx_folder(tmp_path / "idx")
+    first = idx / f"{IDX_NAMES[0]}.gz"  # checked first, so its damage is the one reported
     if damage == "missing":
-        (idx_copy / "t10k-labels-idx1-ubyte.gz").unlink()
-    elif damage == "changed_byte":
-        def flip(data: bytes) -> bytes:
-            return data[:100] + bytes([data[100] ^ 1]) + data[101:]
-        _rewrite_gz(idx_copy / "train-labels-idx1-ubyte.gz", flip)
+        (idx / "t10k-labels-idx1-ubyte.gz").unlink()
     elif damage == "truncated":
-        f = idx_copy / "t10k-images-idx3-ubyte.gz"
-        f.write_bytes(f.read_bytes()[: f.stat().st_size // 2])
-    else:
-        (idx_copy / "train-images-idx3-ubyte.gz").write_text("<html>not found</html>")
+        first.write_bytes(gzip.compress(bytes(range(256)) * 400)[:500])
+    elif damage == "not_gzip":
+        first.write_text("<html>not found</html>")
+    elif damage == "not_a_folder":
+        idx = first
     data_dir = tmp_path / "tfds"
-    proc = run_module(*PREPARE, "--from", str(idx_copy), "--data-dir", str(data_dir))
+    proc = run_module(*PREPARE, "--from", str(idx), "--data-dir", str(data_dir))
     assert proc.returncode == 2
     for fragment in expected:
         assert fragment in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr
+    assert _leftovers(data_dir) == []
+
+
+@pytest.mark.mnist
+def test_one_changed_byte_in_the_real_files_fails_the_checksum(idx_copy: Path, tmp_path: Path):
+    """Real files, one label byte flipped and recompressed: the content's SHA-256 catches it."""
+    f = idx_copy / "train-labels-idx1-ubyte.gz"
+    data = gzip.decompress(f.read_bytes())
+    f.write_bytes(gzip.compress(data[:100] + bytes([data[100] ^ 1]) + data[101:]))
+    data_dir = tmp_path / "tfds"
+    proc = run_module(*PREPARE, "--from", str(idx_copy), "--data-dir", str(data_dir))
+    assert proc.returncode == 2
+    for fragment in ["Checksum mismatch", "train-labels-idx1-ubyte.gz",
+                     "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5", "Fix:"]:
+        assert fragment in proc.stderr, proc.stderr
     assert _leftovers(data_dir) == []
 
 

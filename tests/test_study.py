@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from mnist_ref.records import EpochRecord, TrainingResult
-from mnist_ref.study import RunSpec, plan_runs, planned_updates
-from mnist_ref.study_report import report_markdown, report_text, spread, summarize
-from tests.conftest import run_module
+from mnist_ref.study.plan import RunSpec, plan_runs, planned_updates
+from mnist_ref.study.report import report_markdown, report_text, spread, summarize
+from tests.helpers import run_module
 
 EPOCH_KEYS = {"epoch": int, "seconds": float, "loss": float, "accuracy": float,
               "val_loss": float, "val_accuracy": float}
@@ -159,7 +159,7 @@ def test_grading_budget_run_stops_at_the_update_limit():
     """Plain Keras under TrainingBudget: batch 10 stops after MAX_UPDATES updates of epoch 1."""
     from mnist_ref.budget import MAX_UPDATES
     from mnist_ref.records import full_epoch_seconds
-    from mnist_ref.study import run_one
+    from mnist_ref.study.plan import run_one
 
     result = run_one(RunSpec(batch_size=10, epochs=5, seed=0), grading_budget=True)
     (epoch,) = result.epochs

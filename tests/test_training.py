@@ -24,7 +24,7 @@ def test_one_epoch_at_batch_100_reaches_090_validation_accuracy():
 
 def test_train_command_prints_a_line_per_epoch_and_the_test_accuracy():
     """`python -m mnist_ref train` reports like the lesson: per epoch, then test accuracy."""
-    from tests.conftest import run_module
+    from tests.helpers import run_module
 
     proc = run_module("mnist_ref", "train", "--batch-size", "1000", "--epochs", "2")
     assert proc.returncode == 0, proc.stderr[-2000:]

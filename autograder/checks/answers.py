@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from autograder.facts import as_number
-from autograder.result import CheckResult
+from autograder.checks.result import CheckResult
+from autograder.evidence.facts import as_number
 
 
 def check_choice(answer: Any, choices: list, name: str) -> CheckResult:

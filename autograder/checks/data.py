@@ -4,13 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from autograder.facts import as_number, dataset_facts, split_overlap
-from autograder.result import CheckResult
-
-NUM_TRAIN_FULL = 60_000
-NUM_VALIDATION = 6_000
-NUM_TRAIN = 54_000
-NUM_TEST = 10_000
+from autograder.checks.result import CheckResult
+from autograder.evidence.facts import as_number, dataset_facts, split_overlap
+from mnist_ref.lesson import NUM_TEST, NUM_TRAIN, NUM_TRAIN_FULL, NUM_VALIDATION
 
 
 def _three_splits(train_data: Any, validation_data: Any, test_data: Any) -> list[tuple[str, dict]]:
@@ -26,13 +22,14 @@ def check_split_sizes(num_validation_samples: Any, num_test_samples: Any, train_
     n_val = as_number(num_validation_samples)
     r.add(n_val == NUM_VALIDATION, f"num_validation_samples is {NUM_VALIDATION:,}",
           f"num_validation_samples is {num_validation_samples!r}; expected {NUM_VALIDATION:,} "
-          "(10% of the 60,000 training images)")
+          f"(10% of the {NUM_TRAIN_FULL:,} training images)")
     n_test = as_number(num_test_samples)
     r.add(n_test == NUM_TEST, f"num_test_samples is {NUM_TEST:,}",
           f"num_test_samples is {num_test_samples!r}; expected {NUM_TEST:,} "
           "(mnist_info.splits['test'].num_examples)")
     for name, data, expected, why in [
-        ("train_data", train_data, NUM_TRAIN, "60,000 minus the 6,000 validation images"),
+        ("train_data", train_data, NUM_TRAIN,
+         f"{NUM_TRAIN_FULL:,} minus the {NUM_VALIDATION:,} validation images"),
         ("validation_data", validation_data, NUM_VALIDATION, "10% of the training set"),
         ("test_data", test_data, NUM_TEST, "the whole test split"),
     ]:

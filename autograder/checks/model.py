@@ -5,13 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from autograder.facts import merged_layers, model_facts
-from autograder.result import CheckResult
-
-HIDDEN_UNITS = 50
-HIDDEN_LAYERS = 2
-PARAMS = 42_310
-DEFAULT_ADAM_LR = 0.001
+from autograder.checks.result import CheckResult
+from autograder.evidence.facts import merged_layers, model_facts
+from mnist_ref.lesson import ADAM_DEFAULT_LEARNING_RATE, HIDDEN_LAYERS, HIDDEN_UNITS, PARAMS
 
 
 def loss_expects_logits(compile_config: dict | None) -> bool:
@@ -87,10 +83,10 @@ def check_compile(model: Any) -> CheckResult:
     r.add(str(name).lower() == "adam", "the optimizer is Adam",
           f"the optimizer is {name}; expected 'adam' (adaptive moment estimation)")
     lr = (optimizer.get("config") or {}).get("learning_rate") if isinstance(optimizer, dict) else None
-    lr_ok = isinstance(lr, (int, float)) and abs(lr - DEFAULT_ADAM_LR) < 1e-6
+    lr_ok = isinstance(lr, (int, float)) and abs(lr - ADAM_DEFAULT_LEARNING_RATE) < 1e-6
     shown = f"{lr:.6g}" if isinstance(lr, (int, float)) else repr(lr)
-    r.add(lr_ok, "with the default learning rate 0.001",
-          f"the learning rate is {shown}; expected Adam's default 0.001", weight=0.5)
+    r.add(lr_ok, f"with the default learning rate {ADAM_DEFAULT_LEARNING_RATE}",
+          f"the learning rate is {shown}; expected Adam's default {ADAM_DEFAULT_LEARNING_RATE}", weight=0.5)
     loss = _loss_text(config)
     sparse = "sparse_categorical_crossentropy" in loss or "sparsecategoricalcrossentropy" in loss
     hint = (" categorical_crossentropy expects one-hot labels, but MNIST's labels are integers"

@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 import statistics
+from collections.abc import Callable
 from typing import Any
 
-from autograder import bands
-from autograder.checks.data import NUM_TRAIN, check_scaling, check_split_sizes
+from autograder.checks import bands
+from autograder.checks.data import check_scaling, check_split_sizes
 from autograder.checks.model import check_architecture, check_compile
-from autograder.facts import dataset_facts, history_facts, is_dataset
-from autograder.result import CheckResult
+from autograder.checks.result import CheckResult
+from autograder.evidence.facts import dataset_facts, history_facts, is_dataset
+from mnist_ref.lesson import (
+    BATCH_SIZE,
+    EPOCHS,
+    LARGE_BATCH_SIZE,
+    LONG_RUN_BATCH_SIZES,
+    LONG_RUN_EPOCHS,
+    NUM_TRAIN,
+    SGD_BATCH_SIZE,
+    full_epoch_seconds,
+    full_epoch_steps,
+)
 
 
 def _num_train(train_data: Any) -> int:
@@ -30,19 +43,24 @@ def implied_batch_size(history: dict, num_train: int) -> int | None:
     return candidates[0] if candidates else math.ceil(num_train / steps)
 
 
+def _passes(check: Callable[..., CheckResult], namespace: dict[str, Any]) -> bool:
+    """Whether ``check``, given its arguments from ``namespace``, passes fully; never raises."""
+    try:
+        return check(**{name: namespace[name] for name in inspect.signature(check).parameters}).score >= 1
+    except Exception:  # the student's objects can fail in any way: then it did not pass
+        return False
+
+
 def _same_as_lesson(model: Any, **data: Any) -> tuple[bool, list[str]]:
     """Whether the pipeline and model match the lesson, so the reference bands apply.
 
     A mistake already costs points in its own cell; comparing the resulting accuracy with
     the reference band would charge for it twice.
     """
-    from autograder.grading import run_check
-
-    names = []
-    for check, ns in [(check_split_sizes, data), (check_scaling, data),
-                      (check_architecture, {"model": model}), (check_compile, {"model": model})]:
-        if run_check(check, ns).score < 1:
-            names.append(check.__name__.removeprefix("check_"))
+    names = [check.__name__.removeprefix("check_") for check, namespace in
+             [(check_split_sizes, data), (check_scaling, data),
+              (check_architecture, {"model": model}), (check_compile, {"model": model})]
+             if not _passes(check, namespace)]
     return not names, names
 
 
@@ -66,14 +84,14 @@ def check_training_history(history_100: Any, model_100: Any, num_validation_samp
     h = history_facts(history_100)
     logs = h["history"]
     epochs = len(logs.get("val_accuracy", []))
-    r.add(epochs == bands.MAIN_EPOCHS, f"{bands.MAIN_EPOCHS} epochs recorded with validation",
-          f"history_100 has {epochs} epoch(s) with val_accuracy; expected {bands.MAIN_EPOCHS} "
+    r.add(epochs == EPOCHS, f"{EPOCHS} epochs recorded with validation",
+          f"history_100 has {epochs} epoch(s) with val_accuracy; expected {EPOCHS} "
           "(NUM_EPOCHS = 5, and validation_data passed to fit)")
     n_train = _num_train(train_data)
     batch = implied_batch_size(h, n_train)
-    r.add(batch == 100, "trained in batches of 100",
+    r.add(batch == BATCH_SIZE, f"trained in batches of {BATCH_SIZE}",
           f"history_100 ran {h['params'].get('steps')} updates per epoch (batch size {batch}); "
-          f"expected batch size 100 ({math.ceil(n_train / 100)} updates per epoch)")
+          f"expected batch size {BATCH_SIZE} ({full_epoch_steps(BATCH_SIZE, n_train)} updates per epoch)")
     if epochs:
         ok, differs = _same_as_lesson(
             model_100, num_validation_samples=num_validation_samples,
@@ -109,7 +127,7 @@ def check_run_batch_size(history: Any, batch_size: int, train_data: Any,
     h = history_facts(history)
     n_train = _num_train(train_data)
     used = implied_batch_size(h, n_train)
-    expected_steps = math.ceil(n_train / batch_size)
+    expected_steps = full_epoch_steps(batch_size, n_train)
     r.add(h["params"].get("steps") == expected_steps, f"trained with batch size {batch_size:,}",
           f"this run took {h['params'].get('steps')} updates per epoch, i.e. batch size {used}; "
           f"the exercise asks for batch size {batch_size:,} ({expected_steps:,} updates per epoch)")
@@ -124,14 +142,14 @@ def check_long_run(history_long: Any, train_data: Any) -> CheckResult:
     r = CheckResult()
     h = history_facts(history_long)
     n_train = _num_train(train_data)
-    allowed = {math.ceil(n_train / b) for b in bands.LONG_RUN_BATCH_SIZES}
+    allowed = {full_epoch_steps(b, n_train) for b in LONG_RUN_BATCH_SIZES}
     steps = h["params"].get("steps")
     r.add(steps in allowed, "batch size 30,000 or 50,000",
           f"this run took {steps} updates per epoch (batch size {implied_batch_size(h, n_train)}); "
           "expected batch size 30,000 or 50,000 (2 updates per epoch)")
     requested = h["params"].get("epochs", 0)
     r.add(requested >= bands.LONG_RUN_MIN_EPOCHS, f"{requested} epochs requested",
-          f"this run requested {requested} epochs; expected about 100")
+          f"this run requested {requested} epochs; expected about {LONG_RUN_EPOCHS}")
     return r
 
 
@@ -139,7 +157,7 @@ def estimated_epoch_seconds(history: dict) -> list[float]:
     """Seconds per full epoch, scaling up epochs the grading budget cut short."""
     logs, steps = history["history"], history["params"].get("steps")
     seconds, updates = logs.get("seconds", []), logs.get("updates", [])
-    return [s * steps / u if u and steps else s for s, u in zip(seconds, updates, strict=False)]
+    return [full_epoch_seconds(s, u, steps) for s, u in zip(seconds, updates, strict=False)]
 
 
 def check_trend(history_100: Any, history_10000: Any, history_1: Any, model_100: Any,
@@ -150,8 +168,8 @@ def check_trend(history_100: Any, history_10000: Any, history_1: Any, model_100:
     n_train = _num_train(train_data)
     h100, h10k, h1 = (history_facts(h) for h in (history_100, history_10000, history_1))
     right = {name: implied_batch_size(h, n_train) == b
-             for name, h, b in [("history_100", h100, 100), ("history_10000", h10k, 10_000),
-                                ("history_1", h1, 1)]}
+             for name, h, b in [("history_100", h100, BATCH_SIZE), ("history_10000", h10k, LARGE_BATCH_SIZE),
+                                ("history_1", h1, SGD_BATCH_SIZE)]}
 
     acc100, acc10k = h100["history"].get("val_accuracy", []), h10k["history"].get("val_accuracy", [])
     k = min(len(acc100), len(acc10k))
@@ -180,7 +198,8 @@ def check_trend(history_100: Any, history_10000: Any, history_1: Any, model_100:
               f"batch 1 takes about {t1[0]:.0f} s per epoch, {ratio:.0f}x batch 100's {per100:.1f} s",
               f"batch 1 took about {t1[0]:.1f} s per epoch and batch 100 {per100:.1f} s "
               f"({ratio:.1f}x); expected batch 1 to be at least "
-              f"{bands.MIN_TIME_RATIO_BATCH1_VS_100:g}x slower per epoch (54,000 updates vs 540)")
+              f"{bands.MIN_TIME_RATIO_BATCH1_VS_100:g}x slower per epoch "
+              f"({full_epoch_steps(SGD_BATCH_SIZE):,} updates vs {full_epoch_steps(BATCH_SIZE):,})")
 
     acc1 = h1["history"].get("val_accuracy", [])
     if not right["history_1"]:

@@ -12,16 +12,10 @@ import shutil
 import time
 from pathlib import Path
 
-from autograder.classroom import grade_all
-from autograder.pipeline import (
-    DEFAULT_ASSIGNMENT,
-    GradeReport,
-    make_course,
-    notebook_name,
-    run_nbgrader,
-    submit,
-)
-from autograder.samples import HALF_RIGHT, apply_edits
+from autograder.host.classroom import grade_all
+from autograder.host.course import DEFAULT_ASSIGNMENT, make_course, notebook_name, run_nbgrader, submit
+from autograder.host.report import GradeReport
+from autograder.tools.samples import HALF_RIGHT, apply_edits
 
 
 def sample_submissions(course: Path, assignment: str, work: Path) -> dict[str, Path]:

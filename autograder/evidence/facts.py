@@ -1,8 +1,9 @@
 """Plain, JSON-friendly facts about the student's objects: datasets, models, histories.
 
-Checks judge these facts rather than poking at live objects, so the same judgement can run
-on facts read back from a file.  Dataset facts are cached per object: several checks look at
-the same ``train_data`` and reading 54,000 images once is enough.
+Checks judge these facts rather than poking at live objects, so the same judgement runs in
+the kernel on live objects and in the judge on evidence records read back from files.
+Dataset facts are cached per object: several checks look at the same ``train_data`` and
+reading 54,000 images once is enough.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from typing import Any
 
 import numpy as np
 
+from autograder.evidence.records import DatasetEvidence
+
 _DATASET_CACHE: dict[int, tuple[Any, dict]] = {}
 
-ACTIVATION_ALIASES = {"softmax_v2": "softmax", "relu6": "relu6", "linear": "linear", None: "linear"}
+ACTIVATION_ALIASES = {"softmax_v2": "softmax", None: "linear"}
 
 
 def as_number(value: Any) -> float | None:
@@ -28,8 +31,6 @@ def as_number(value: Any) -> float | None:
 
 def is_dataset(obj: Any) -> bool:
     """A tf.data.Dataset, or the judge's record of one."""
-    from autograder.evidence import DatasetEvidence
-
     if isinstance(obj, DatasetEvidence):
         return True
     import tensorflow as tf
@@ -37,7 +38,7 @@ def is_dataset(obj: Any) -> bool:
     return isinstance(obj, tf.data.Dataset)
 
 
-def _split_element(element: Any) -> tuple[Any, Any]:
+def split_element(element: Any) -> tuple[Any, Any]:
     """(images, labels) from a dataset element: a 2-tuple or a dict with image/label keys."""
     if isinstance(element, dict):
         return element["image"], element["label"]
@@ -48,8 +49,6 @@ def _split_element(element: Any) -> tuple[Any, Any]:
 
 def dataset_facts(dataset: Any) -> dict:
     """Count, batch sizes, dtypes, value range and label set of one pass over a dataset."""
-    from autograder.evidence import DatasetEvidence
-
     if isinstance(dataset, DatasetEvidence):
         return dataset.facts
     key = id(dataset)
@@ -57,13 +56,13 @@ def dataset_facts(dataset: Any) -> dict:
         return _DATASET_CACHE[key][1]
     if not is_dataset(dataset):
         raise TypeError(f"expected a tf.data.Dataset, got {type(dataset).__name__}")
-    images_spec, labels_spec = _split_element(dataset.element_spec)
+    images_spec, labels_spec = split_element(dataset.element_spec)
     batched = len(images_spec.shape) == 4
     batch_sizes: list[int] = []
     lo, hi, total, count = math.inf, -math.inf, 0.0, 0
     labels: set[int] = set()
     for element in dataset.as_numpy_iterator():
-        images, y = _split_element(element)
+        images, y = split_element(element)
         images = np.asarray(images)
         if not batched:
             images, y = images[None], np.asarray(y)[None]
@@ -159,8 +158,6 @@ def history_facts(history: Any) -> dict:
 
 def split_overlap(train: Any, validation: Any) -> tuple[int, list[int], bool]:
     """(validation size, validation images shared with training per epoch, validation changes)."""
-    from autograder.evidence import DatasetEvidence
-
     if isinstance(train, DatasetEvidence) and isinstance(validation, DatasetEvidence):
         shared = [len(set(v.tolist()) & set(t.tolist())) for v, t in zip(validation.epochs, train.epochs,
                                                                        strict=True)]

@@ -15,9 +15,10 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
-from mnist_ref.lesson_results import LESSON_EPOCHS
-from mnist_ref.records import NUM_TRAIN, TrainingResult, full_epoch_seconds, full_epoch_steps
-from mnist_ref.study_report import batch_sizes_in_order, spread
+from mnist_ref.lesson import NUM_TRAIN, NUM_VALIDATION, full_epoch_steps
+from mnist_ref.records import TrainingResult, full_epoch_seconds
+from mnist_ref.study.lesson_results import LESSON_EPOCHS
+from mnist_ref.study.report import batch_sizes_in_order, spread
 
 PLOT_FILES = ("val_accuracy.png", "seconds_per_epoch.png", "updates_per_epoch.png")
 _THOUSANDS = FuncFormatter(lambda v, _: f"{v:,.0f}" if v >= 1 else f"{v:g}")
@@ -68,7 +69,7 @@ def plot_val_accuracy(results: Sequence[TrainingResult], path: Path, subtitle: s
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_ylim(0, 1)
     ax.set_xlabel("epoch (log scale)")
-    ax.set_ylabel("validation accuracy (6,000 held-out images)")
+    ax.set_ylabel(f"validation accuracy ({NUM_VALIDATION:,} held-out images)")
     ax.set_title("Validation accuracy per epoch by batch size" + (f"\n{subtitle}" if subtitle else ""))
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(loc="lower right", fontsize="small", ncol=2)
@@ -124,13 +125,13 @@ def _finish_log_log(fig, ax, ylabel: str, title: str, subtitle: str, path: Path)
 
 
 def plot_updates(results: Sequence[TrainingResult], path: Path, subtitle: str = "") -> Path:
-    """Optimizer updates per full epoch against batch size, log-log: ceil(54,000 / batch)."""
+    """Optimizer updates per full epoch against batch size, log-log: ceil(NUM_TRAIN / batch)."""
     fig = _figure()
     ax = fig.add_subplot()
     sizes = batch_sizes_in_order(results)
     curve = np.unique(np.geomspace(1, NUM_TRAIN, 200).astype(int))
     ax.plot(curve, [full_epoch_steps(int(b)) for b in curve], color="grey", linewidth=1,
-            label="ceil(54,000 / batch size)")
+            label=f"ceil({NUM_TRAIN:,} / batch size)")
     measured = [max((e.updates or 0) for r in results if r.batch_size == b for e in r.epochs) for b in sizes]
     ax.plot(sizes, measured, linestyle="none", marker="o", markersize=8,
             label="measured (the most updates any epoch took)")

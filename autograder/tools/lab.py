@@ -1,4 +1,4 @@
-"""JupyterLab for the course, with nbgrader's extensions: ``python -m autograder.lab`` (``make lab``).
+"""JupyterLab for the course, with nbgrader's extensions: ``python -m autograder.tools.lab`` (``make lab``).
 
 Starts JupyterLab on localhost with the course directory (default: this repository) as both
 the server's root and its working directory, which is where nbgrader's Formgrader reads
@@ -25,7 +25,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from autograder.host.course import ROOT
+from autograder.host.settings import ConfigError, course_config, load_settings
+from autograder.host.settings import exchange_root as configured_exchange
+
 CONFIG_DIR_NAME = ".jupyter-lab"
 
 SERVER_EXTENSIONS = (
@@ -82,12 +85,6 @@ def write_config(config_dir: Path) -> None:
         (notification / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}\n')
 
 
-def check_course(course: Path) -> None:
-    """Raise LabError unless ``course`` is an nbgrader course directory."""
-    if not (course / "nbgrader_config.py").is_file():
-        raise LabError(f"{course} is not an nbgrader course: it has no nbgrader_config.py")
-
-
 def check_mnist() -> Path:
     """The prepared TFDS mnist folder; LabError with the fix when it is missing."""
     from mnist_ref.offline_data import is_prepared, prepared_dataset_dir
@@ -99,18 +96,14 @@ def check_mnist() -> Path:
 
 
 def exchange_root(course: Path, env: dict[str, str]) -> Path | None:
-    """The course's Exchange.root from its nbgrader_config.py (read with ``env`` as the environment)."""
+    """The course's Exchange.root from nbgrader's configuration (read with ``env`` as the environment)."""
     from unittest import mock
 
-    from traitlets.config.loader import PyFileConfigLoader
-
     with mock.patch.dict(os.environ, env, clear=True):  # the config reads NBGRADER_EXCHANGE
-        config = PyFileConfigLoader("nbgrader_config.py", path=os.fspath(course)).load_config()
-    root = config.Exchange.get("root")
-    return Path(root) if isinstance(root, str) else None
+        return configured_exchange(course, course_config(course))
 
 
-def lab_env(config_dir: Path, base: dict[str, str] | None = None) -> dict[str, str]:
+def lab_env(course: Path, config_dir: Path, base: dict[str, str] | None = None) -> dict[str, str]:
     """The server's (and so the kernels') environment: venv first on PATH, own config, quiet TF."""
     from mnist_ref.offline_data import tfds_data_dir
 
@@ -118,7 +111,8 @@ def lab_env(config_dir: Path, base: dict[str, str] | None = None) -> dict[str, s
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"  # nbgrader calls alembic
     env["JUPYTER_CONFIG_DIR"] = os.fspath(config_dir)
     env["TFDS_DATA_DIR"] = os.fspath(tfds_data_dir())
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    for name, value in load_settings(course).environment().items():
+        env.setdefault(name, value)
     return env
 
 
@@ -127,11 +121,14 @@ def prepare_lab(course: Path = ROOT, port: int = 8888, token: str | None = None,
                 env: dict[str, str] | None = None) -> LabLaunch:
     """Check the course and data, write the config folder, and build the JupyterLab command."""
     course = Path(course).resolve()
-    check_course(course)
+    try:
+        course_config(course)
+    except ConfigError as exc:
+        raise LabError(str(exc)) from exc
     check_mnist()
     config_dir = Path(config_dir).resolve() if config_dir else course / CONFIG_DIR_NAME
     write_config(config_dir)
-    env = lab_env(config_dir, env)
+    env = lab_env(course, config_dir, env)
     exchange = exchange_root(course, env)
     if exchange is not None:
         try:  # nbgrader's Exchange needs the folder to exist and be writable
@@ -156,7 +153,7 @@ def prepare_lab(course: Path = ROOT, port: int = 8888, token: str | None = None,
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line, then replace this process with JupyterLab."""
-    parser = argparse.ArgumentParser(prog="python -m autograder.lab", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m autograder.tools.lab", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--course", type=Path, default=ROOT,
                         help="course directory with nbgrader_config.py (default: this repository)")

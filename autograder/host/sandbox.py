@@ -1,4 +1,4 @@
-"""A Jupyter kernel spec that runs the student's kernel in a sandbox, with resource limits.
+"""Runs on the host: a Jupyter kernel spec that runs the student's kernel in a sandbox, with limits.
 
 The kernel runs under bubblewrap in its own mount, PID, IPC and UTS namespaces, with no
 capabilities: the file system it sees is the operating system and Python (read-only), the
@@ -18,9 +18,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from mnist_ref.offline_data import tfds_data_dir
+
 KERNEL_NAME = "sandboxed-python3"
-PROJECT = Path(__file__).resolve().parents[1]
-GiB = 1024**3
+PROJECT = Path(__file__).resolve().parents[2]  # holds the autograder and mnist_ref packages
 
 
 class SandboxUnavailable(RuntimeError):
@@ -29,9 +30,9 @@ class SandboxUnavailable(RuntimeError):
 
 @dataclass(frozen=True)
 class Limits:
-    """Per-kernel resource limits."""
+    """Per-kernel resource limits (the memory limit comes from the SafeGrading settings)."""
 
-    memory_bytes: int = 8 * GiB
+    memory_bytes: int
     open_files: int = 1024
     processes: int = 4096
 
@@ -47,17 +48,13 @@ def tools() -> tuple[str, str]:
     return bwrap, prlimit
 
 
-def _tfds_dataset_dir() -> Path:
-    return Path(os.environ.get("TFDS_DATA_DIR", "~/tensorflow_datasets")).expanduser().resolve()
-
-
 def kernel_argv(workdir: Path, evidence: Path, runtime: Path, limits: Limits) -> list[str]:
     """The command that starts ipykernel inside the sandbox, chdir'ed into ``workdir``."""
     bwrap, prlimit = tools()
     python = Path(sys.executable)
     venv = Path(sys.prefix).resolve()
     base = Path(sys.base_prefix).resolve()
-    data = _tfds_dataset_dir()
+    data = tfds_data_dir().resolve()
     argv = [
         prlimit, f"--as={limits.memory_bytes}", f"--nofile={limits.open_files}",
         f"--nproc={limits.processes}", "--",
@@ -84,21 +81,24 @@ def kernel_argv(workdir: Path, evidence: Path, runtime: Path, limits: Limits) ->
 
 
 def write_kernel_spec(jupyter_path: Path, workdir: Path, evidence: Path, runtime: Path,
-                      limits: Limits = Limits()) -> str:
-    """Write the sandboxed kernel spec under ``jupyter_path``/kernels; returns its name."""
+                      limits: Limits, env: dict[str, str]) -> str:
+    """Write the sandboxed kernel spec under ``jupyter_path``/kernels, the kernel running with ``env``.
+
+    Returns the spec's name.
+    """
     spec_dir = jupyter_path / "kernels" / KERNEL_NAME
     spec_dir.mkdir(parents=True, exist_ok=True)
     (spec_dir / "sandbox_argv.json").write_text(json.dumps(kernel_argv(workdir, evidence, runtime, limits)))
     spec = {
         # The launcher copies the connection file (written wherever jupyter_client likes) into
         # the runtime folder the sandbox can see, then execs the sandboxed kernel.
-        "argv": [sys.executable, "-m", "autograder.sandbox", str(spec_dir / "sandbox_argv.json"),
+        "argv": [sys.executable, "-m", "autograder.host.sandbox", str(spec_dir / "sandbox_argv.json"),
                  str(runtime / "connection.json"), "{connection_file}"],
         "display_name": "Python 3 (grading sandbox)",
         "language": "python",
         # A signal would reach bwrap, not the kernel: interrupt through the control channel.
         "interrupt_mode": "message",
-        "env": {"TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONDONTWRITEBYTECODE": "1"},
+        "env": {**env, "PYTHONDONTWRITEBYTECODE": "1"},
     }
     (spec_dir / "kernel.json").write_text(json.dumps(spec, indent=1))
     return KERNEL_NAME

@@ -11,8 +11,8 @@ import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from mnist_ref.lesson_results import LESSON_TEST_ACCURACY, lesson_epoch
 from mnist_ref.records import EpochRecord, TrainingResult, full_epoch_seconds
+from mnist_ref.study.lesson_results import LESSON_TEST_ACCURACY, lesson_epoch
 
 DASH = "—"
 EPOCH_METRICS = ("seconds", "loss", "accuracy", "val_loss", "val_accuracy")

@@ -1,0 +1,114 @@
+"""Runs on the host: an nbgrader course on disk, and nbgrader's own commands run in it.
+
+A course directory holds ``nbgrader_config.py``, ``source/``, ``release/``, ``submitted/``,
+``autograded/``, ``feedback/`` and the gradebook, as nbgrader lays it out.  Grading makes
+throwaway courses with this project's config and source (:func:`make_course`) so that
+nothing a submission does can reach the real one.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[2]  # this repository: itself a course directory
+DEFAULT_ASSIGNMENT = "mnist_batch_size"
+STUDENT = "student"
+
+
+class GradingError(RuntimeError):
+    """Grading itself could not happen (as opposed to a submission scoring low)."""
+
+
+def nbgrader_env() -> dict[str, str]:
+    """The environment for nbgrader: this interpreter's bin/ first on PATH (nbgrader calls alembic)."""
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.pop("NBGRADER_DB_URL", None)  # a throwaway course always uses its own SQLite gradebook
+    return env
+
+
+def run_nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
+    """Run an nbgrader command in ``course``; raises GradingError with nbgrader's last words."""
+    proc = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=nbgrader_env(),
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        tail = [line for line in proc.stderr.splitlines() if "ERROR" in line or "Error" in line]
+        raise GradingError(f"nbgrader {args[0]} failed: {(tail or proc.stderr.splitlines() or ['?'])[-1]}")
+    return proc
+
+
+def make_course(course: Path, assignment: str = DEFAULT_ASSIGNMENT, source_root: Path = ROOT) -> None:
+    """A new course directory with ``source_root``'s config and ``assignment`` generated."""
+    course.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(source_root / "nbgrader_config.py", course / "nbgrader_config.py")
+    src = source_root / "source" / assignment
+    if not src.is_dir():
+        raise GradingError(f"no assignment {assignment!r} in {source_root / 'source'}")
+    shutil.copytree(src, course / "source" / assignment,
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    run_nbgrader(course, "generate_assignment", assignment, "--force")
+
+
+def read_notebook(path: Path) -> nbformat.NotebookNode:
+    """Read a submission, turning every way it can be unreadable into a GradingError."""
+    if not path.is_file():
+        raise GradingError(f"{path}: no such notebook file")
+    try:
+        return nbformat.read(path, as_version=4)
+    except Exception as exc:  # nbformat raises several types for bad files
+        raise GradingError(f"{path}: not a readable Jupyter notebook ({type(exc).__name__}: "
+                           f"{str(exc).splitlines()[0][:200] if str(exc) else ''})") from exc
+
+
+def notebook_name(course: Path, assignment: str) -> str:
+    """The assignment's notebook name (without .ipynb) as in source/."""
+    found = sorted((course / "source" / assignment).glob("*.ipynb"))
+    if not found:
+        raise GradingError(f"assignment {assignment!r} has no notebook in {course / 'source'}")
+    return found[0].stem
+
+
+def submit(course: Path, assignment: str, student: str, notebook_path: Path) -> Path:
+    """Place a notebook as ``student``'s submission under submitted/, named as nbgrader expects."""
+    target = course / "submitted" / student / assignment / f"{notebook_name(course, assignment)}.ipynb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(notebook_path, target)
+    return target
+
+
+def submissions(course: Path, assignment: str) -> dict[str, Path]:
+    """student id -> their collected submission folder for ``assignment``."""
+    root = course / "submitted"
+    return {p.parent.name: p for p in sorted(root.glob(f"*/{assignment}")) if p.is_dir()}
+
+
+def _gradebook(course: Path):
+    from nbgrader.api import Gradebook
+
+    return Gradebook(f"sqlite:///{course / 'gradebook.db'}")
+
+
+def grade_cells(course: Path, assignment: str, notebook: str) -> list[dict]:
+    """The autograded grade cells' trusted source (from a scratch course's gradebook), in order."""
+    with _gradebook(course) as gb:
+        nb = gb.find_notebook(notebook, assignment)
+        return [{"grade_id": c.name, "max_points": c.max_score,
+                 "source": gb.find_source_cell(c.name, notebook, assignment).source}
+                for c in nb.grade_cells if c.cell_type == "code"]
+
+
+def scores_from_gradebook(course: Path, assignment: str, notebook: str,
+                          student: str = STUDENT) -> list[tuple[str, float, float]]:
+    """(grade_id, points, max_points) for each autograded (code) grade cell, in notebook order."""
+    with _gradebook(course) as gb:
+        order = {c.name: i for i, c in enumerate(gb.find_notebook(notebook, assignment).grade_cells)}
+        submitted = gb.find_submission_notebook(notebook, assignment, student)
+        rows = [(g.name, float(g.score or 0.0), float(g.max_score)) for g in submitted.grades
+                if g.cell_type == "code"]
+    return sorted(rows, key=lambda row: order.get(row[0], 0))

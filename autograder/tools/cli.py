@@ -1,0 +1,104 @@
+"""Command line: ``python -m autograder {grade NOTEBOOK.ipynb [--json], grade-all COURSE, demo}``.
+
+Limits come from the course's nbgrader configuration (:mod:`autograder.host.settings`); the
+short flags and nbgrader-style ``--SafeGrading.timeout=600`` arguments override them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from traitlets.config import Config
+
+from autograder.host.course import DEFAULT_ASSIGNMENT, ROOT, GradingError
+from autograder.host.sandbox import SandboxUnavailable
+from autograder.host.settings import ConfigError, command_line_config, load_settings
+
+# short flag -> (SafeGrading trait, type)
+FLAGS = {"timeout": float, "cell_timeout": float, "memory_gb": float, "workers": int}
+
+
+def overrides(args: argparse.Namespace, extra: list[str]) -> Config:
+    """Config from nbgrader-style arguments, then the short flags given on this command line."""
+    config = command_line_config(extra)
+    for name in FLAGS:
+        value = getattr(args, name, None)
+        if value is not None:
+            config.SafeGrading[name] = value
+    return config
+
+
+def cmd_grade(args: argparse.Namespace, extra: list[str]) -> int:
+    from autograder.host.single import grade_notebook
+
+    report = grade_notebook(args.notebook, args.assignment, load_settings(ROOT, overrides(args, extra)))
+    print(report.to_json() if args.json else "\n".join(report.table()))
+    return 0
+
+
+def cmd_grade_all(args: argparse.Namespace, extra: list[str]) -> int:
+    from autograder.host.classroom import grade_all
+
+    course = args.course.resolve()
+    summary = grade_all(course, args.assignment, load_settings(course, overrides(args, extra)))
+    print("\n".join(summary.lines()))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, extra: list[str]) -> int:
+    from autograder.tools.demo import print_grade_table, run_demo
+
+    command_line_config(extra)  # the demo takes no settings; refuse stray arguments clearly
+    course = args.course.resolve()
+    print_grade_table(course, run_demo(course, args.assignment))
+    return 0
+
+
+def _limit_flags(parser: argparse.ArgumentParser, workers: bool) -> None:
+    """The short flags for the SafeGrading settings; defaults come from the configuration."""
+    parser.add_argument("--timeout", type=float, help="seconds per submission (SafeGrading.timeout)")
+    parser.add_argument("--cell-timeout", type=float,
+                        help="seconds per cell before it is interrupted (SafeGrading.cell_timeout)")
+    parser.add_argument("--memory-gb", type=float, help="memory limit per kernel (SafeGrading.memory_gb)")
+    if workers:
+        parser.add_argument("--workers", type=int,
+                            help="submissions graded at once, 0 = one per core (SafeGrading.workers)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``python -m autograder`` argument parser."""
+    parser = argparse.ArgumentParser(
+        prog="python -m autograder", description=__doc__,
+        epilog="Any setting can also be given nbgrader-style, e.g. --SafeGrading.timeout=600.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    g = sub.add_parser("grade", help="autograde one notebook in a throwaway course")
+    g.add_argument("notebook", type=Path)
+    g.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    g.add_argument("--assignment", default=DEFAULT_ASSIGNMENT)
+    _limit_flags(g, workers=False)
+    g.set_defaults(func=cmd_grade)
+
+    ga = sub.add_parser("grade-all", help="grade every collected submission of a course, in parallel")
+    ga.add_argument("course", type=Path, help="the nbgrader course directory")
+    ga.add_argument("--assignment", default=DEFAULT_ASSIGNMENT)
+    _limit_flags(ga, workers=True)
+    ga.set_defaults(func=cmd_grade_all)
+
+    d = sub.add_parser("demo", help="grade a demo class end to end with nbgrader's own commands")
+    d.add_argument("--course", type=Path, default=Path("demo-course"),
+                   help="course directory to (re)create (default: ./demo-course)")
+    d.add_argument("--assignment", default=DEFAULT_ASSIGNMENT)
+    d.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; exit status 2 with a one-line reason when grading cannot happen."""
+    args, extra = build_parser().parse_known_args(argv)
+    try:
+        return args.func(args, extra)
+    except (GradingError, SandboxUnavailable, ConfigError) as exc:
+        print(f"{args.command}: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,62 @@
+"""Helpers the tests share (imported explicitly; conftest.py holds only fixtures)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+from traitlets.config import Config
+
+ROOT = Path(__file__).resolve().parents[1]
+ASSIGNMENT = "mnist_batch_size"
+SOURCE_NOTEBOOK = ROOT / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+RELEASE_NOTEBOOK = ROOT / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+
+
+def run_module(*args: str, env: dict[str, str] | None = None, timeout: float = 600,
+               cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    """Run ``python -m ARGS`` with the project's interpreter; returns the CompletedProcess."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", *args], cwd=cwd, env=full_env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def grading_settings(course: Path, **safe_grading: float):
+    """The course's SafeGrading settings with some traits overridden (timeout=60, workers=2, ...)."""
+    from autograder.host.settings import load_settings
+
+    return load_settings(course, Config({"SafeGrading": safe_grading}))
+
+
+def cell_messages(autograded: Path) -> dict[str, str]:
+    """grade_id -> the text a grade cell printed (its verdict) or its error, in an autograded notebook."""
+    messages: dict[str, str] = {}
+    for cell in nbformat.read(autograded, as_version=4).cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if not meta.get("grade") or cell.cell_type != "code":
+            continue
+        parts = []
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream":
+                parts.append(out.get("text", ""))
+            elif out.get("output_type") == "error":
+                parts.append(f"{out.get('ename')}: {out.get('evalue')}")
+        messages[meta["grade_id"]] = "".join(parts).strip()
+    return messages
+
+
+def plain_nbgrader_report(course: Path, assignment: str, student: str):
+    """What plain ``nbgrader autograde`` recorded for one student: gradebook scores, cell outputs."""
+    from autograder.host.course import notebook_name, scores_from_gradebook
+    from autograder.host.report import CellGrade, GradeReport
+
+    notebook = notebook_name(course, assignment)
+    autograded = course / "autograded" / student / assignment / f"{notebook}.ipynb"
+    assert autograded.is_file(), f"nbgrader autograde produced no graded notebook for {student}"
+    messages = cell_messages(autograded)
+    cells = [CellGrade(gid, pts, mx, messages.get(gid, "cell missing from the submission"))
+             for gid, pts, mx in scores_from_gradebook(course, assignment, notebook, student)]
+    return GradeReport(sum(c.points for c in cells), sum(c.max_points for c in cells), cells)

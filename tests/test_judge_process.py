@@ -1,0 +1,121 @@
+"""``python -m autograder.judge EVIDENCE CELLS``, run as the host runs it, on evidence written in the test."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from autograder.evidence import write as evidence
+from autograder.evidence.records import ENV_DIR
+from tests.helpers import run_module
+
+IMPORTS = "from autograder import checks\nfrom autograder.grading import grade, require, var\n\n"
+
+# (grade_id, points, source): written like the notebook's grade cells (hidden tests included).
+CELLS = [
+    ("architecture", 3, IMPORTS + "grade(checks.check_architecture, globals(), out_of=3)"),
+    ("slowest_per_epoch", 1,
+     'require(checks.check_choice, globals(), answer=var("slowest_batch_per_epoch"),\n'
+     '        choices=[1, 100, 10_000], name="slowest_batch_per_epoch")\n'
+     'grade(checks.check_value, globals(), out_of=1, answer=var("slowest_batch_per_epoch"), expected=1,\n'
+     '      name="slowest_batch_per_epoch", why="54,000 updates per epoch against 540 and 6")'),
+    ("highest_val_accuracy", 1,
+     'require(checks.check_choice, globals(), answer=var("highest_val_accuracy_batch"),\n'
+     '        choices=[1, 100, 10_000], name="highest_val_accuracy_batch")\n'
+     'grade(checks.check_value, globals(), out_of=1, answer=var("highest_val_accuracy_batch"),\n'
+     '      expected=100, name="highest_val_accuracy_batch", why="batch 100 reaches about 0.97")'),
+    ("updates_per_epoch", 2,
+     'require(checks.check_function_cases, globals(), function=var("updates_per_epoch"),\n'
+     '        cases={100: 540}, name="updates_per_epoch")\n'
+     'grade(checks.check_function_cases, globals(), out_of=2, function=var("updates_per_epoch"),\n'
+     '      name="updates_per_epoch", cases={1: 54_000, 10_000: 6, 30_000: 2, 7: 7_715})'),
+    ("floor_updates", 2,
+     'grade(checks.check_function_cases, globals(), out_of=2, function=var("floor_updates"),\n'
+     '      name="floor_updates", cases={1: 54_000, 10_000: 6, 30_000: 2, 7: 7_715})'),
+    ("format_check", 1,
+     'require(checks.check_choice, globals(), answer=var("highest_val_accuracy_batch"),\n'
+     '        choices=[1, 100], name="highest_val_accuracy_batch")'),
+    ("training_history", 2, "grade(checks.check_training_history, globals(), out_of=2)"),
+    ("scaling", 2, 'grade(checks.check_scaling, globals(), out_of=2, train_data=var("broken_data"))'),
+]
+
+
+def _notebook_variables() -> dict:
+    """A student's answers: a right model, answers right and wrong, functions, a broken dataset."""
+    import tensorflow as tf
+
+    from mnist_ref.model import build_model, compile_model
+
+    nan_images = tf.data.Dataset.from_tensor_slices(np.full((4, 28, 28, 1), np.nan, np.float32))
+    return {
+        "model": compile_model(build_model()),
+        "slowest_batch_per_epoch": 1,
+        "highest_val_accuracy_batch": 10_000,
+        "updates_per_epoch": lambda batch_size, num_train=54_000: math.ceil(num_train / batch_size),
+        "floor_updates": lambda batch_size: 54_000 // batch_size,
+        "broken_data": nan_images.map(lambda x: (tf.debugging.check_numerics(x, "pixels are NaN"), 0)),
+    }
+
+
+@pytest.fixture(scope="module")
+def judged(tmp_path_factory) -> dict[str, tuple[float, str]]:
+    """The judge's verdicts {grade_id: (points, message)}, from its JSON on stdout."""
+    folder = tmp_path_factory.mktemp("evidence")
+    with pytest.MonkeyPatch.context() as mp:  # as grade() does in the kernel, under the sandbox
+        mp.setenv(ENV_DIR, str(folder))
+        mp.setattr(evidence, "_exported", {})
+        for name, value in _notebook_variables().items():
+            evidence.write(name, value)
+    cells_file = tmp_path_factory.mktemp("cells") / "cells.json"
+    cells_file.write_text(json.dumps([{"grade_id": g, "max_points": p, "source": s} for g, p, s in CELLS]))
+    proc = run_module("autograder.judge", str(folder), str(cells_file), timeout=180)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return {grade_id: (points, message) for grade_id, (points, message) in json.loads(proc.stdout).items()}
+
+
+def test_the_judge_prints_one_verdict_per_cell(judged):
+    assert list(judged) == [g for g, _, _ in CELLS]
+
+
+def test_right_answers_get_full_points(judged):
+    assert judged["architecture"][0] == 3 and "two hidden Dense layers" in judged["architecture"][1]
+    points, message = judged["slowest_per_epoch"]
+    assert points == 1 and message.endswith("value: 1 / 1 points\n  ✔ slowest_batch_per_epoch is right")
+    assert judged["updates_per_epoch"][0] == 2
+
+
+def test_a_wrong_answer_gets_zero_and_the_expected_value(judged):
+    points, message = judged["highest_val_accuracy"]
+    assert points == 0
+    assert "expected 100 (batch 100 reaches about 0.97)" in message
+
+
+def test_a_partly_wrong_function_gets_partial_credit_naming_each_wrong_case(judged):
+    points, message = judged["floor_updates"]
+    assert points == 0.5  # 1 of 4 cases right
+    assert "✔ floor_updates(1) == 54000" in message
+    assert "✘ floor_updates(30000) returned 1; expected 2" in message
+
+
+def test_a_missing_variable_gets_zero_and_says_it_is_not_defined(judged):
+    points, message = judged["training_history"]
+    assert points == 0
+    assert message.startswith("training history: 0 / 2 points\n  ✘ `history_100`, `model_100`, ")
+    assert "are not defined, so this could not be checked" in message
+
+
+def test_a_cell_that_raises_gets_zero_with_the_error(judged):
+    points, message = judged["format_check"]
+    assert points == 0
+    assert "AssertionError: ✘ highest_val_accuracy_batch is" in message
+    assert "expected one of [1, 100]" in message
+
+
+def test_evidence_that_could_not_be_written_gets_zero_with_the_reason(judged):
+    points, message = judged["scaling"]
+    assert points == 0
+    assert "`broken_data` could not be graded: InvalidArgumentError" in message
+
