@@ -87,7 +87,7 @@ def run_check(check: Callable[..., CheckResult], namespace: Mapping[str, Any],
     kwargs, missing = _resolve(check, namespace, given)
     broken = [v for v in kwargs.values() if isinstance(v, MissingEvidence)]
     if broken:
-        return CheckResult().fail("; ".join(f"`{b.name}` could not be graded: {b.reason}" for b in broken))
+        return CheckResult().fail("; ".join(f"`{b.name}` {b.reason}" for b in broken))
     if missing:
         names = ", ".join(f"`{n}`" for n in missing)
         return CheckResult().fail(
@@ -107,12 +107,12 @@ def run_check(check: Callable[..., CheckResult], namespace: Mapping[str, Any],
 
 def grade(check: Callable[..., CheckResult], namespace: Mapping[str, Any], out_of: float,
           **given: Any) -> float:
-    """Run a check, print its verdict, and return the points (nbgrader's partial credit)."""
+    """Run a check, print its verdict, and return the points in quarter points (nbgrader's partial credit)."""
     _save_evidence(check, namespace, given)
     result = run_check(check, namespace, **given)
-    points = round(result.score * out_of, 4)
+    points = result.points(out_of)
     name = check.__name__.removeprefix("check_").replace("_", " ")
-    print(f"{name}: {points:g} / {out_of:g} points\n{result.message}", flush=True)
+    print(f"{name}: {points:g} / {out_of:g} points\n{result.report(out_of)}", flush=True)
     return points
 
 

@@ -13,7 +13,7 @@ import nbformat
 import pytest
 
 from autograder.host.report import GradeReport
-from autograder.tools.samples import MISTAKE_EDITS, apply_edits
+from autograder.tools.samples import MISTAKE_EDITS, STYLES, apply_edits, replace_cells
 from tests.helpers import ASSIGNMENT, RELEASE_NOTEBOOK, SOURCE_NOTEBOOK, grading_settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prepared_mnist")]
@@ -52,7 +52,7 @@ EXPECTED: dict[str, tuple[str, list[str], list[str]]] = {
         ["validation_split_size", "scaling", "batching", *MODEL_CELLS, "updates_per_epoch"]),
     "exercise_batch_left_at_100": (
         "exercise6_batch_size", ["batch size 100", "asks for batch size 10,000"],
-        [*DATA_CELLS, *MODEL_CELLS, "training_history", "exercise7_batch_size", "batch_size_trend"]),
+        [*DATA_CELLS, *MODEL_CELLS, "training_history", "exercise7_batch_size"]),
     "wrong_updates_per_epoch": (
         "updates_per_epoch", ["updates_per_epoch(7) returned 7714", "expected 7715"],
         [*DATA_CELLS, *MODEL_CELLS, "training_history", "batch_size_trend"]),
@@ -163,3 +163,51 @@ def test_scores_are_recorded_in_the_course_gradebook(graded_class: GradedClass):
     with Gradebook(f"sqlite:///{graded_class.course / 'gradebook.db'}") as gb:
         for student in ("solution", "blank", "width_64"):
             assert gb.find_submission(ASSIGNMENT, student).code_score == graded[student].score
+
+
+def test_every_cell_scores_whole_quarter_points(graded):
+    """Partial credit an instructor can read: 0, 0.25, 0.5, ... never 2.1818/3."""
+    odd = {(student, c.grade_id): c.points for student, report in graded.items() for c in report.cells
+           if (c.points * 4) % 1}
+    assert odd == {}
+
+
+@pytest.mark.parametrize("mistake", ["width_64", "sigmoid", "sgd", "validation_20_percent", "no_scaling"])
+def test_a_typical_mistake_costs_at_least_a_quarter_of_its_cell(graded, mistake):
+    cell = _cells(graded[mistake])[EXPECTED[mistake][0]]
+    assert cell.max_points - cell.points >= cell.max_points / 4, cell.message
+
+
+STYLE_TIMEOUT = 300  # the lesson's own pipeline decodes every image again in every epoch
+
+
+@pytest.fixture(scope="module")
+def styled(tmp_path_factory) -> dict[str, GradeReport]:
+    """Correct work in other styles, and the lesson's own code, graded as one class."""
+    from autograder.host.classroom import grade_all
+    from autograder.host.course import make_course, submit
+
+    course = tmp_path_factory.mktemp("styles") / "course"
+    make_course(course)
+    work = tmp_path_factory.mktemp("styled")
+    for name, cells in STYLES.items():
+        submit(course, ASSIGNMENT, name, replace_cells(SOURCE_NOTEBOOK, cells, work / f"{name}.ipynb"))
+    settings = grading_settings(course, timeout=STYLE_TIMEOUT, cell_timeout=STYLE_TIMEOUT / 2, workers=2)
+    summary = grade_all(course, ASSIGNMENT, settings, progress=False)
+    print("\n".join(summary.lines()))
+    return {o.student: o.report for o in summary.outcomes}
+
+
+@pytest.mark.timeout(1800)
+@pytest.mark.parametrize("style", [s for s in STYLES if s != "lesson_as_it_stands"])
+def test_correct_work_in_another_style_keeps_every_point(styled, style):
+    lost = {c.grade_id: c.message for c in styled[style].cells if c.points < c.max_points}
+    assert lost == {}
+
+
+def test_the_lessons_own_code_loses_only_the_leak(styled):
+    report = styled["lesson_as_it_stands"]
+    lost = {c.grade_id: c.points for c in report.cells if c.points < c.max_points}
+    assert lost == {"no_validation_leak": 0.0}, {c.grade_id: c.message for c in report.cells
+                                                 if c.points < c.max_points}
+    assert report.score == 25

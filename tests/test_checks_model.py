@@ -28,12 +28,29 @@ EQUIVALENT = {
     "separate_activation_layers": lambda: tf.keras.Sequential([
         tf.keras.Input((28, 28, 1)), L.Flatten(), L.Dense(50), L.ReLU(), L.Dense(50),
         L.Activation("relu"), L.Dense(10), L.Softmax()]),
+    "reshape_instead_of_flatten": lambda: tf.keras.Sequential([
+        tf.keras.Input((28, 28, 1)), L.Reshape((784,)), L.Dense(50, "relu"), L.Dense(50, "relu"),
+        L.Dense(10, "softmax")]),
+    "functional_api": lambda: _functional(),
+    "optimizer_and_loss_objects": lambda: tf.keras.Sequential([
+        tf.keras.Input((28, 28, 1)), L.Flatten(), L.Dense(50, "relu"), L.Dense(50, "relu"),
+        L.Dense(10, "softmax")]),
 }
+OBJECTS = {"optimizer_and_loss_objects": dict(
+    optimizer=tf.keras.optimizers.Adam(), loss=tf.keras.losses.SparseCategoricalCrossentropy(),
+    metrics=(tf.keras.metrics.SparseCategoricalAccuracy(),))}
+
+
+def _functional() -> tf.keras.Model:
+    inputs = tf.keras.Input((28, 28, 1))
+    hidden = L.Dense(50, activation="relu")(L.Flatten()(inputs))
+    hidden = L.Dense(50, activation="relu")(hidden)
+    return tf.keras.Model(inputs, L.Dense(10, activation="softmax")(hidden))
 
 
 @pytest.mark.parametrize("spelling", list(EQUIVALENT))
 def test_equivalent_spellings_of_the_lessons_model_get_full_marks(spelling):
-    model = _compiled(EQUIVALENT[spelling]())
+    model = _compiled(EQUIVALENT[spelling](), **OBJECTS.get(spelling, {}))
     arch = check_architecture(model)
     assert arch.score == 1, arch.message
     assert check_compile(model).score == 1

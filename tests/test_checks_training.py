@@ -67,7 +67,7 @@ def test_a_run_with_the_asked_batch_size_passes():
 
 def test_a_run_with_another_batch_size_is_named_with_the_expected_updates_per_epoch():
     result = check_run_batch_size(_history(steps=540), batch_size=10_000, train_data=None)
-    assert result.score == 0.5
+    assert result.score == 0.25  # the batch size is three quarters of the cell
     assert ("this run took 540 updates per epoch, i.e. batch size 100; the exercise asks for "
             "batch size 10,000 (6 updates per epoch)") in result.message
 
@@ -81,7 +81,7 @@ def test_expected_updates_count_the_students_own_training_images(small_data):
 
 def test_a_run_that_requested_too_few_epochs_fails_that_part():
     result = check_run_batch_size(_history(steps=54_000, epochs=0), batch_size=1, train_data=None)
-    assert result.score == 0.5
+    assert result.score == 0.75
     assert "requested 0 epochs; expected at least 1" in result.message
 
 
@@ -144,15 +144,16 @@ def test_trend_failures_are_named(model_100, lesson_data):
     assert "batch 1 reached only 0.5000 after one epoch; expected at least 0.8" in result.message
 
 
-def test_trend_is_not_judged_on_runs_with_the_wrong_batch_size(model_100, lesson_data):
-    """A wrong batch size costs its own exercise's point, not the trend's: those parts pass unjudged."""
+def test_runs_with_the_wrong_batch_size_earn_no_trend_points(model_100, lesson_data):
+    """A trend needs the runs the exercises ask for: runs at batch 100 everywhere show no trend."""
     runs = _trend_runs(steps_10k=540, steps_1=540)  # both runs used batch 100
     runs["history_10000"].history["val_accuracy"] = [0.99] * 5
     result = check_trend(**runs, model_100=model_100, **lesson_data)
-    assert result.score == 1, result.message
-    assert "batch 100 vs 10,000 not judged here: a run used the wrong batch size" in result.message
-    assert "timing not judged here" in result.message
-    assert "batch 1 accuracy not judged here" in result.message
+    assert result.score == 0, result.message
+    assert "batch 100 vs 10,000 cannot be compared: history_10000 did not run at the batch size its " \
+        "exercise asks for" in result.message
+    assert "the time per epoch cannot be compared: history_1 did not run" in result.message
+    assert "batch 1's accuracy cannot be judged: history_1 did not run at batch size 1" in result.message
 
 
 def test_batch_1_accuracy_is_not_compared_when_the_pipeline_differs(model_100, small_data):
@@ -174,10 +175,10 @@ def test_the_main_run_within_the_band_passes(model_100, lesson_data):
 
 def test_the_main_run_below_the_band_or_with_other_epochs_and_batches_fails(model_100, lesson_data):
     low = check_training_history(_history(540, val_accuracy=[0.5] * 5), model_100, **lesson_data)
-    assert low.score == pytest.approx(2 / 3)
+    assert low.score == 0.5  # the band is half the cell
     assert "the final validation accuracy is 0.5000; the lesson's setup reaches 0.955-0.985" in low.message
     other = check_training_history(_history(6, val_accuracy=[0.97] * 3), model_100, **lesson_data)
-    assert other.score == pytest.approx(1 / 3)
+    assert other.score == 0.5  # only the band (half the cell) passes
     assert "history_100 has 3 epoch(s) with val_accuracy; expected 5" in other.message
     assert "history_100 ran 6 updates per epoch (batch size 10000); expected batch size 100 " \
         "(540 updates per epoch)" in other.message

@@ -152,7 +152,7 @@ def test_an_object_that_fails_while_saved_becomes_missing_evidence_with_the_reas
     assert (folder / "broken_data.error.json").is_file()
     result = run_check(checks.check_scaling, {**loaded, "train_data": broken})
     assert result.score == 0
-    assert "`broken_data` could not be graded: InvalidArgumentError" in result.message
+    assert "`broken_data` could not be saved for grading: InvalidArgumentError" in result.message
 
 
 def test_unreadable_evidence_counts_as_missing(evidence_dir):
@@ -161,7 +161,7 @@ def test_unreadable_evidence_counts_as_missing(evidence_dir):
     loaded = load(evidence_dir)
     for name in ("model", "train_data"):
         assert isinstance(loaded[name], MissingEvidence)
-        assert "its saved copy could not be read" in loaded[name].reason
+        assert "could not be read back for grading" in loaded[name].reason
 
 
 CHECKS = {
@@ -231,3 +231,16 @@ def test_the_same_object_is_written_once_and_a_new_one_replaces_it(evidence_dir)
     assert load(evidence_dir)["answer"] == 0
     evidence.write("answer", second)
     assert load(evidence_dir)["answer"] == 2.5
+
+
+def test_a_functional_model_with_tf_nn_activations_comes_back_whole(evidence_dir):
+    """Keras saves activation=tf.nn.softmax as "softmax_v2" and cannot load that by itself."""
+    inputs = tf.keras.Input(shape=(28, 28, 1))
+    hidden = tf.keras.layers.Dense(50, activation=tf.nn.relu)(tf.keras.layers.Flatten()(inputs))
+    hidden = tf.keras.layers.Dense(50, activation=tf.nn.relu)(hidden)
+    model = tf.keras.Model(inputs, tf.keras.layers.Dense(10, activation=tf.nn.softmax)(hidden))
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    evidence.write("functional_model", model)
+    loaded = load(evidence_dir)["functional_model"]
+    assert not isinstance(loaded, MissingEvidence), loaded
+    assert checks.check_architecture(loaded).score == checks.check_architecture(model).score == 1

@@ -67,3 +67,16 @@ def test_require_raises_assertion_error_only_when_the_format_is_wrong():
     require(check_two_parts, {"first": 1, "second": 2})
     with pytest.raises(AssertionError, match="expected 1"):
         require(check_two_parts, {"first": 0, "second": 2})
+
+
+def test_points_are_whole_quarters_and_each_line_says_what_it_carries(capsys):
+    """Weights 1 and 3 of 2 points: 0.5 and 1.5; a share that is no whole quarter rounds down."""
+    points = grade(check_two_parts, {"first": 0, "second": 2}, out_of=2)
+    out = capsys.readouterr().out
+    assert points == 1.5
+    assert "✘ first is 0; expected 1 (0 of 0.5)" in out and "✔ second is 2 (1.5)" in out
+    thirds = CheckResult()
+    thirds.add(True, "a", "")
+    thirds.add(False, "", "b")
+    thirds.add(False, "", "c")
+    assert thirds.points(1) == 0.25  # a third of a point, rounded down to a quarter

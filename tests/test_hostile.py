@@ -2,8 +2,11 @@
 honestly earn, gets a message saying what happened, and changes nothing outside its own output.
 
 One class holds every case; `grade_all` grades it (two at a time, 60 s per submission), then
-each test reads its own student's outcome.  Cases start from the blank release (an honest
-blank scores 0) unless they say otherwise.
+each test reads its own student's outcome.  These cases attack the grading itself (hangs,
+crashes, memory, the checks and the judge patched in the kernel, the course's files, broken
+files), so they start from the blank release: a blank scores 0 honestly, and without the
+sandbox, the limits or the judge they would hang, crash the grader or score more.  Attacks
+that fake work sit on real work beside their honest twins, in tests/test_forgery.py.
 """
 
 from __future__ import annotations
@@ -32,8 +35,6 @@ ATTACKS: dict[str, str] = {
     "memory_bomb": "hog = []\nwhile True:\n    hog.append(bytearray(512 * 1024**2))",
     "sys_exit": "import sys\nsys.exit(0)",
     "os_exit": "import os\nos._exit(0)",
-    # In the sandbox the kernel is its PID namespace's init: this signal cannot kill it.
-    "kernel_kills_itself": "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)",
     "patch_checks": (
         "import autograder.grading as g, autograder.checks as c, autograder.judge as j\n"
         "from autograder.checks.result import CheckResult, Part\n"
@@ -45,35 +46,6 @@ ATTACKS: dict[str, str] = {
         "g.grade = lambda *a, out_of=1, **k: out_of\n"
         "g.require = lambda *a, **k: None\n"
         "j.run_cell = lambda source, ns, max_points: (max_points, 'ok')\n"
-    ),
-    "patch_numpy_and_builtins": (
-        "import builtins, numpy as np\n"
-        "np.unique = lambda *a, **k: np.arange(10)\n"
-        "np.asarray = lambda *a, **k: np.zeros((1, 28, 28, 1), np.float32)\n"
-        "real_float = builtins.float\n"
-        "builtins.float = lambda x=0: 6000.0\n"
-        "num_validation_samples = 'six thousand'\n"
-        "num_test_samples = 'ten thousand'\n"
-    ),
-    "always_equal_objects": (
-        "class Anything:\n"
-        "    def __eq__(self, other): return True\n"
-        "    def __ne__(self, other): return False\n"
-        "    def __hash__(self): return 0\n"
-        "num_validation_samples = num_test_samples = Anything()\n"
-        "highest_val_accuracy_batch = slowest_batch_per_epoch = Anything()\n"
-        "updates_per_epoch = lambda *a, **k: Anything()\n"
-    ),
-    # (ipykernel still reports the error, so this gains nothing; kept to prove it)
-    "hide_tracebacks": (
-        "ip = get_ipython()\n"
-        "ip.showtraceback = lambda *a, **k: None\n"
-        "ip.showsyntaxerror = lambda *a, **k: None\n"
-    ),
-    "redirect_stderr": "import os, sys\nsys.stderr = sys.stdout\nos.dup2(1, 2)",
-    "fake_success_output": (
-        "print('split sizes: 2 / 2 points')\n"
-        "print('All tests passed! 27 / 27 points')\n"
     ),
 }
 

@@ -83,7 +83,7 @@ def test_the_judge_prints_one_verdict_per_cell(judged):
 def test_right_answers_get_full_points(judged):
     assert judged["architecture"][0] == 3 and "two hidden Dense layers" in judged["architecture"][1]
     points, message = judged["slowest_per_epoch"]
-    assert points == 1 and message.endswith("value: 1 / 1 points\n  ✔ slowest_batch_per_epoch is right")
+    assert points == 1 and message.endswith("value: 1 / 1 points\n  ✔ slowest_batch_per_epoch is right (1)")
     assert judged["updates_per_epoch"][0] == 2
 
 
@@ -117,5 +117,5 @@ def test_a_cell_that_raises_gets_zero_with_the_error(judged):
 def test_evidence_that_could_not_be_written_gets_zero_with_the_reason(judged):
     points, message = judged["scaling"]
     assert points == 0
-    assert "`broken_data` could not be graded: InvalidArgumentError" in message
+    assert "`broken_data` could not be saved for grading: InvalidArgumentError" in message
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from autograder.checks.result import CheckResult
 from autograder.evidence.facts import as_number, dataset_facts, split_overlap
-from mnist_ref.lesson import NUM_TEST, NUM_TRAIN, NUM_TRAIN_FULL, NUM_VALIDATION
+from mnist_ref.lesson import IMAGE_SHAPE, NUM_CLASSES, NUM_TEST, NUM_TRAIN, NUM_TRAIN_FULL, NUM_VALIDATION
 
 
 def _three_splits(train_data: Any, validation_data: Any, test_data: Any) -> list[tuple[str, dict]]:
@@ -22,49 +22,54 @@ def check_split_sizes(num_validation_samples: Any, num_test_samples: Any, train_
     n_val = as_number(num_validation_samples)
     r.add(n_val == NUM_VALIDATION, f"num_validation_samples is {NUM_VALIDATION:,}",
           f"num_validation_samples is {num_validation_samples!r}; expected {NUM_VALIDATION:,} "
-          f"(10% of the {NUM_TRAIN_FULL:,} training images)")
+          f"(10% of the {NUM_TRAIN_FULL:,} training images)", weight=2)
     n_test = as_number(num_test_samples)
     r.add(n_test == NUM_TEST, f"num_test_samples is {NUM_TEST:,}",
           f"num_test_samples is {num_test_samples!r}; expected {NUM_TEST:,} "
           "(mnist_info.splits['test'].num_examples)")
-    for name, data, expected, why in [
+    for name, data, expected, why, weight in [
         ("train_data", train_data, NUM_TRAIN,
-         f"{NUM_TRAIN_FULL:,} minus the {NUM_VALIDATION:,} validation images"),
-        ("validation_data", validation_data, NUM_VALIDATION, "10% of the training set"),
-        ("test_data", test_data, NUM_TEST, "the whole test split"),
+         f"{NUM_TRAIN_FULL:,} minus the {NUM_VALIDATION:,} validation images", 2),
+        ("validation_data", validation_data, NUM_VALIDATION, "10% of the training set", 2),
+        ("test_data", test_data, NUM_TEST, "the whole test split", 1),
     ]:
         count = dataset_facts(data)["num_examples"]
         r.add(count == expected, f"{name} holds {expected:,} images",
-              f"{name} holds {count:,} images; expected {expected:,} ({why})")
+              f"{name} holds {count:,} images; expected {expected:,} ({why})", weight=weight)
     return r
 
 
 def check_scaling(train_data: Any, validation_data: Any, test_data: Any) -> CheckResult:
     """Pixels as float32 in [0, 1] in all three splits (divide the uint8 values by 255 once)."""
     r = CheckResult()
-    for name, f in _three_splits(train_data, validation_data, test_data):
-        r.add(f["image_dtype"] == "float32", f"{name} images are float32",
-              f"{name} images are {f['image_dtype']}; expected float32 (tf.cast(image, tf.float32))",
-              weight=0.5)
+    splits = _three_splits(train_data, validation_data, test_data)
+    other = [f"{name} images are {f['image_dtype']}" for name, f in splits if f["image_dtype"] != "float32"]
+    r.add(not other, "images are float32 in all three splits",
+          f"{', '.join(other)}; expected float32 (tf.cast(image, tf.float32))", weight=2)
+    for name, f in splits:
         lo, hi = f["min"], f["max"]
         in_range = lo is not None and lo >= 0.0 and hi <= 1.0 and hi > 0.5
         wrong = (f"{name} pixel values range from {lo} to {hi}; expected 0.0 to 1.0"
                  + (" (divide by 255.)" if hi is not None and hi > 1 else "")
                  + (" (did you divide by 255 twice?)" if hi is not None and 0 < hi <= 0.5 else ""))
-        r.add(in_range, f"{name} pixels lie in [0, 1]", wrong)
+        r.add(in_range, f"{name} pixels lie in [0, 1]", wrong, weight=2)
     return r
 
 
 def check_shapes_and_labels(train_data: Any, validation_data: Any, test_data: Any) -> CheckResult:
     """Images 28x28x1, labels integer classes 0-9 (sparse labels, not one-hot)."""
     r = CheckResult()
-    for name, f in _three_splits(train_data, validation_data, test_data):
-        r.add(f["image_shape"] == [28, 28, 1], f"{name} images are 28x28x1",
-              f"{name} images have shape {f['image_shape']}; expected [28, 28, 1]")
-        ok = f["label_dtype"].startswith(("int", "uint")) and f["labels"] == list(range(10))
-        r.add(ok, f"{name} labels are the integers 0-9",
-              f"{name} labels are {f['label_dtype']} with values {f['labels'][:12]}; expected "
-              "integer class labels 0-9 (keep as_supervised=True labels as they are)")
+    splits = _three_splits(train_data, validation_data, test_data)
+    shapes = [f"{name} images have shape {f['image_shape']}" for name, f in splits
+              if f["image_shape"] != list(IMAGE_SHAPE)]
+    r.add(not shapes, "images are 28x28x1 in all three splits",
+          f"{'; '.join(shapes)}; expected [28, 28, 1]")
+    classes = list(range(NUM_CLASSES))
+    labels = [f"{name} labels are {f['label_dtype']} with values {f['labels'][:12]}" for name, f in splits
+              if not (f["label_dtype"].startswith(("int", "uint")) and f["labels"] == classes)]
+    r.add(not labels, "labels are the integers 0-9 in all three splits",
+          f"{'; '.join(labels)}; expected integer class labels 0-9 (keep as_supervised=True labels "
+          "as they are)")
     return r
 
 
@@ -78,7 +83,7 @@ def check_no_validation_leak(train_data: Any, validation_data: Any) -> CheckResu
           f"{size:,} in epochs 1 and 2): shuffle() reshuffles on every "
           "iteration, so take()/skip() pick different images each epoch. Expected disjoint "
           "splits: shuffle once with reshuffle_each_iteration=False (and a seed) before "
-          "take/skip.", weight=2)
+          "take/skip.", weight=3)
     r.add(not changes, "the validation set is the same in every epoch",
           "the validation set changes from one epoch to the next; expected a fixed "
           "validation set (shuffle with reshuffle_each_iteration=False before take/skip)")

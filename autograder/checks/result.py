@@ -1,8 +1,16 @@
-"""What a check returns: named parts, each passed or failed with a message for the student."""
+"""What a check returns: named parts, each passed or failed with a message for the student.
+
+Each part's weight is its share of the grade cell.  The checks choose weights so that, for
+the points the notebook gives each cell, every part is worth whole quarter points, and each
+line of the feedback says how many points it carries.
+"""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+
+QUARTER = 0.25  # points are awarded in quarter points
 
 
 @dataclass
@@ -38,4 +46,19 @@ class CheckResult:
 
     @property
     def message(self) -> str:
+        """One line per part: ✔ or ✘ and what was checked (and, if wrong, what was expected)."""
         return "\n".join(f"  {'✔' if p.passed else '✘'} {p.message}" for p in self.parts)
+
+    def points(self, out_of: float) -> float:
+        """The points earned out of ``out_of``, rounded down to a quarter point."""
+        return math.floor(self.score * out_of / QUARTER + 1e-9) * QUARTER
+
+    def report(self, out_of: float) -> str:
+        """:attr:`message` with each part's points: ``(0.5)`` when passed, ``(0 of 0.5)`` when not."""
+        total = sum(p.weight for p in self.parts)
+        lines = []
+        for p in self.parts:
+            share = p.weight / total * out_of if total else 0.0
+            worth = "" if not share else f" ({share:g})" if p.passed else f" (0 of {share:g})"
+            lines.append(f"  {'✔' if p.passed else '✘'} {p.message}{worth}")
+        return "\n".join(lines)

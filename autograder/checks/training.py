@@ -65,15 +65,15 @@ def _same_as_lesson(model: Any, **data: Any) -> tuple[bool, list[str]]:
 
 
 def _band_part(r: CheckResult, value: float, band: tuple[float, float], what: str,
-               comparable: bool, differs: list[str]) -> None:
+               comparable: bool, differs: list[str], weight: float = 1.0) -> None:
     lo, hi = band
     if not comparable:
         r.add(True, f"{what} is {value:.4f} (not compared with the reference band because "
-              f"these differ from the lesson: {', '.join(differs)}; see those cells)", "")
+              f"these differ from the lesson: {', '.join(differs)}; see those cells)", "", weight=weight)
         return
     r.add(lo <= value <= hi, f"{what} is {value:.4f}, within the reference band {lo}-{hi}",
           f"{what} is {value:.4f}; the lesson's setup reaches {lo}-{hi}. Check the pipeline "
-          "and the training call (epochs, validation_data).")
+          "and the training call (epochs, validation_data).", weight=weight)
 
 
 def check_training_history(history_100: Any, model_100: Any, num_validation_samples: Any,
@@ -98,7 +98,7 @@ def check_training_history(history_100: Any, model_100: Any, num_validation_samp
             num_test_samples=num_test_samples, train_data=train_data,
             validation_data=validation_data, test_data=test_data)
         _band_part(r, logs["val_accuracy"][-1], bands.MAIN_VAL_ACCURACY,
-                   "the final validation accuracy", ok, differs)
+                   "the final validation accuracy", ok, differs, weight=2)
     return r
 
 
@@ -130,7 +130,7 @@ def check_run_batch_size(history: Any, batch_size: int, train_data: Any,
     expected_steps = full_epoch_steps(batch_size, n_train)
     r.add(h["params"].get("steps") == expected_steps, f"trained with batch size {batch_size:,}",
           f"this run took {h['params'].get('steps')} updates per epoch, i.e. batch size {used}; "
-          f"the exercise asks for batch size {batch_size:,} ({expected_steps:,} updates per epoch)")
+          f"the exercise asks for batch size {batch_size:,} ({expected_steps:,} updates per epoch)", weight=3)
     requested = h["params"].get("epochs", 0)
     r.add(requested >= min_epochs, f"{requested} epochs requested",
           f"this run requested {requested} epochs; expected at least {min_epochs}")
@@ -160,6 +160,13 @@ def estimated_epoch_seconds(history: dict) -> list[float]:
     return [full_epoch_seconds(s, u, steps) for s, u in zip(seconds, updates, strict=False)]
 
 
+def _wrong_runs(right: dict[str, bool], *names: str) -> str:
+    """Which of these runs did not use the batch size its exercise asks for, as words."""
+    wrong = [n for n in names if not right[n]]
+    return f"{' and '.join(wrong)} did not run at the batch size {'its' if len(wrong) == 1 else 'their'} " \
+        "exercise asks for"
+
+
 def check_trend(history_100: Any, history_10000: Any, history_1: Any, model_100: Any,
                 num_validation_samples: Any, num_test_samples: Any, train_data: Any,
                 validation_data: Any, test_data: Any) -> CheckResult:
@@ -174,8 +181,9 @@ def check_trend(history_100: Any, history_10000: Any, history_1: Any, model_100:
     acc100, acc10k = h100["history"].get("val_accuracy", []), h10k["history"].get("val_accuracy", [])
     k = min(len(acc100), len(acc10k))
     if not (right["history_100"] and right["history_10000"]):
-        r.add(True, "batch 100 vs 10,000 not judged here: a run used the wrong batch size "
-              "(see the exercise cells)", "")
+        wrong = _wrong_runs(right, "history_100", "history_10000")
+        r.add(False, "", f"batch 100 vs 10,000 cannot be compared: {wrong} (see the exercise cells); "
+              "a trend needs the runs the exercises ask for")
     elif k == 0:
         r.add(False, "", "no validation accuracy recorded for batch 100 or 10,000")
     else:
@@ -187,7 +195,8 @@ def check_trend(history_100: Any, history_10000: Any, history_1: Any, model_100:
 
     t1, t100 = estimated_epoch_seconds(h1), estimated_epoch_seconds(h100)
     if not (right["history_1"] and right["history_100"]):
-        r.add(True, "timing not judged here: a run used the wrong batch size", "")
+        wrong = _wrong_runs(right, "history_1", "history_100")
+        r.add(False, "", f"the time per epoch cannot be compared: {wrong}")
     elif not t1 or not t100:
         r.add(False, "", "no per-epoch times recorded; expected runs made with train_model "
               "(it records seconds and updates per epoch)")
@@ -203,7 +212,8 @@ def check_trend(history_100: Any, history_10000: Any, history_1: Any, model_100:
 
     acc1 = h1["history"].get("val_accuracy", [])
     if not right["history_1"]:
-        r.add(True, "batch 1 accuracy not judged here: history_1 used the wrong batch size", "")
+        r.add(False, "", "batch 1's accuracy cannot be judged: history_1 did not run at batch size 1 "
+              "(see exercise 7)")
     elif not acc1:
         r.add(False, "", "no validation accuracy recorded for batch size 1")
     else:

@@ -109,8 +109,8 @@ def model_layers(model: Any) -> list[dict]:
             steps.append({"type": "activation", "activation": activation_name(layer.activation)})
         elif kind in ("ReLU", "Softmax"):
             steps.append({"type": "activation", "activation": kind.lower()})
-        elif kind == "Flatten":
-            steps.append({"type": "flatten"})
+        elif kind == "Flatten" or (kind == "Reshape" and len(layer.target_shape) == 1):
+            steps.append({"type": "flatten"})  # Reshape((784,)) flattens each image just the same
         else:
             steps.append({"type": kind})
     return steps

@@ -8,15 +8,41 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
-from autograder.evidence.records import NAME, DatasetEvidence, FunctionEvidence, MissingEvidence
+from autograder.evidence.records import (
+    NAME,
+    DatasetEvidence,
+    FunctionEvidence,
+    HistoryEvidence,
+    MissingEvidence,
+)
 
 # Each kind of file a variable can leave: ``NAME.KIND`` (see autograder.evidence.write).
 TRAINED_MODEL_SUFFIX = ".model"  # ``history_100.model``: the model a history's fit trained
+
+
+def _custom_objects() -> dict[str, Any]:
+    """Names Keras saves but cannot load back: ``activation=tf.nn.softmax`` is saved as ``softmax_v2``."""
+    import tensorflow as tf
+
+    return {"softmax_v2": tf.nn.softmax}
+
+
+def _load_model(path: Path, compile: bool = True) -> Any:  # noqa: A002 - Keras's own argument name
+    import tensorflow as tf
+
+    return tf.keras.models.load_model(path, compile=compile, custom_objects=_custom_objects())
+
+
+def _load_trained_model(path: Path) -> Any:
+    """A history's model with its optimizer state (the judge counts its updates), else its weights only."""
+    try:
+        return _load_model(path, compile=True)
+    except Exception:  # e.g. a custom loss Keras cannot rebuild: the weights still load
+        return _load_model(path, compile=False)
 
 
 def load(directory: Path) -> dict[str, Any]:
@@ -31,27 +57,24 @@ def load(directory: Path) -> dict[str, Any]:
             continue
         try:
             if kind == "model.keras":
-                import tensorflow as tf
-
-                namespace[name + TRAINED_MODEL_SUFFIX] = tf.keras.models.load_model(path, compile=False)
+                namespace[name + TRAINED_MODEL_SUFFIX] = _load_trained_model(path)
             elif kind == "keras":
-                import tensorflow as tf
-
-                namespace[name] = tf.keras.models.load_model(path, compile=True)
+                namespace[name] = _load_model(path, compile=True)
             elif kind == "dataset.json":
                 data = np.load(directory / f"{name}.fingerprints.npz")
                 namespace[name] = DatasetEvidence(name, json.loads(path.read_text()),
                                                   [data["epoch1"], data["epoch2"]])
             elif kind == "history.json":
                 record = json.loads(path.read_text())
-                namespace[name] = SimpleNamespace(params=record["params"], history=record["history"])
+                namespace[name] = HistoryEvidence(name, dict(record["params"]), dict(record["history"]))
             elif kind == "function.json":
                 namespace[name] = FunctionEvidence(name, json.loads(path.read_text()))
             elif kind == "json":
                 namespace[name] = json.loads(path.read_text())["value"]
             elif kind == "error.json":
-                namespace.setdefault(name, MissingEvidence(name, json.loads(path.read_text())["error"]))
+                error = json.loads(path.read_text())["error"]
+                namespace.setdefault(name, MissingEvidence(name, f"could not be saved for grading: {error}"))
         except Exception as exc:  # unreadable evidence counts as none
-            reason = f"its saved copy could not be read ({type(exc).__name__})"
+            reason = f"could not be read back for grading ({type(exc).__name__})"
             namespace[name] = MissingEvidence(name, reason)
     return namespace

@@ -26,6 +26,15 @@ class DatasetEvidence:
 
 
 @dataclass
+class HistoryEvidence:
+    """A Keras History as the judge sees it: ``params`` (epochs, steps) and per-epoch ``history`` lists."""
+
+    name: str
+    params: dict
+    history: dict[str, list[float | None]]
+
+
+@dataclass
 class FunctionEvidence:
     """A function as the judge sees it: its recorded results on the probe inputs."""
 
@@ -44,7 +53,10 @@ class FunctionEvidence:
 
 @dataclass
 class MissingEvidence:
-    """A variable whose evidence could not be written or read; checks fail with ``reason``."""
+    """A variable that earns nothing: its evidence was refused, or could not be written or read.
+
+    ``reason`` completes a sentence about the variable: "`history_1` <reason>".
+    """
 
     name: str
     reason: str

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder.evidence.read import load
+from autograder.judge.evaluations import verify_evaluations
 from autograder.judge.histories import verify_histories
 
 
@@ -42,5 +43,6 @@ def judge(evidence_dir: Path, cells: list[dict]) -> dict[str, tuple[float, str]]
     """grade_id -> (points, message) for each grade cell {grade_id, source, max_points}."""
     namespace = load(evidence_dir)
     verify_histories(namespace)
+    verify_evaluations(namespace)
     globals_ = {**namespace, "__builtins__": builtins, "__name__": "__grade_cells__"}
     return {c["grade_id"]: run_cell(c["source"], globals_, float(c["max_points"])) for c in cells}

@@ -1,48 +1,119 @@
-"""A history counts only if the model it trained reproduces its final validation accuracy."""
+"""A history counts only as the record of its own model's training, checked against that model.
+
+The kernel saves each History with the model that ``fit`` trained (``History.model``).  Here a
+history is refused, and its checks earn nothing, when
+
+* no trained model came with it (a History made by hand);
+* its per-epoch updates do not fit its steps per epoch;
+* its model's optimizer did not take exactly the updates the history records (a history
+  pointing at another run's model, or a model trained again afterwards);
+* another history that claims another run (batch size, updates) came with the same trained
+  weights (one model standing for two runs);
+* its final validation accuracy is not what its model scores on MNIST's test set.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from autograder.evidence.read import TRAINED_MODEL_SUFFIX
-from autograder.evidence.records import MissingEvidence
+from autograder.evidence.records import HistoryEvidence, MissingEvidence
+from autograder.judge.reference import accuracies
 
-HISTORY_TOLERANCE = 0.05
+VALIDATION_TOLERANCE = 0.05  # validation and test accuracy of one model differ by far less
+NOT_TRAINED = "was not produced by training: "
 
 
-def _reference_test_sets() -> list[tuple[Any, Any]]:
-    """MNIST's test images scaled to [0, 1], and unscaled (0-255) for pipelines that skip scaling."""
-    import numpy as np
-    import tensorflow_datasets as tfds
+def recorded_updates(history: HistoryEvidence) -> tuple[int | None, str | None]:
+    """The optimizer updates a history records in all, or why its records do not add up."""
+    logs, steps = history.history, history.params.get("steps")
+    epochs = len(logs.get("loss") or logs.get("val_accuracy") or [])
+    updates = logs.get("updates")
+    if not steps or not epochs:
+        return None, "it records no epochs or no steps per epoch"
+    if not updates:  # fit without the notebook's budget callback: every epoch complete
+        return int(steps) * epochs, None
+    whole = [int(u or 0) for u in updates]
+    if len(whole) != epochs or any(u != steps for u in whole[:-1]) or not 0 < whole[-1] <= steps:
+        return None, f"its updates per epoch {whole[:6]} do not fit its {steps} steps per epoch"
+    return sum(whole), None
 
-    images, labels = tfds.as_numpy(tfds.load("mnist", split="test", as_supervised=True, batch_size=-1))
-    images = images.astype(np.float32)
-    return [(images / 255.0, labels), (images, labels)]
+
+def optimizer_updates(model: Any) -> int | None:
+    """How many updates the model's optimizer took (saved with the model), or None if unknown."""
+    optimizer = getattr(model, "optimizer", None)
+    iterations = getattr(optimizer, "iterations", None)
+    try:
+        return int(iterations)
+    except (TypeError, ValueError):
+        return None
+
+
+def weights_digest(model: Any) -> str:
+    """A fingerprint of a model's trained weights."""
+    digest = hashlib.blake2b(digest_size=16)
+    for weights in model.get_weights():
+        digest.update(weights.tobytes())
+    return digest.hexdigest()
+
+
+def _run_shape(history: HistoryEvidence) -> tuple:
+    """What distinguishes one run from another: steps per epoch and updates per epoch."""
+    return history.params.get("steps"), tuple(history.history.get("updates") or ())
+
+
+def _problem(name: str, history: HistoryEvidence, model: Any) -> str | None:
+    """Why ``history`` is not the record of ``model``'s training, or None when it is."""
+    if model is None:
+        return (NOT_TRAINED + "no trained model came with it (a History made by hand earns nothing); "
+                "expected the History that train_model (model.fit) returns")
+    if isinstance(model, MissingEvidence):
+        return f"came with a trained model that {model.reason}"
+    claimed, inconsistent = recorded_updates(history)
+    if inconsistent:
+        return NOT_TRAINED + inconsistent
+    taken = optimizer_updates(model)
+    if taken is None:
+        return ("came with a model whose optimizer state could not be read, so its training cannot be "
+                "verified")
+    if taken != claimed:
+        return (NOT_TRAINED + f"its model's optimizer took {taken:,} updates, but the history records "
+                f"{claimed:,}; expected the History that fit returned with its own model, trained once")
+    final = (history.history.get("val_accuracy") or [None])[-1]
+    if final is not None:
+        scores = accuracies(model)
+        if min(abs(s - final) for s in scores) > VALIDATION_TOLERANCE:
+            return (NOT_TRAINED + f"its final val_accuracy {final:.4f} does not match the model it trained "
+                    f"(that model scores {max(scores):.4f} on the test set); expected a History from "
+                    "model.fit")
+    return None
 
 
 def verify_histories(namespace: dict[str, Any]) -> None:
-    """Replace any history whose final validation accuracy its own trained model cannot reproduce.
+    """Replace every history that is not its own model's training record with MissingEvidence.
 
-    Trained models (``NAME.model`` entries) are removed from ``namespace`` afterwards: grade
-    cells never see them.
+    The trained models (``NAME.model`` entries) are removed from ``namespace`` afterwards:
+    grade cells never see them.
     """
-    pairs = [(name, name + TRAINED_MODEL_SUFFIX) for name in namespace
-             if name + TRAINED_MODEL_SUFFIX in namespace]
-    test_sets = _reference_test_sets() if pairs else []
-    for name, model_key in pairs:
-        history, model = namespace[name], namespace.pop(model_key)
-        if isinstance(history, MissingEvidence) or isinstance(model, MissingEvidence):
-            continue
-        claimed = (history.history.get("val_accuracy") or [None])[-1]
-        if claimed is None:
-            continue
-        scores = []
-        for images, labels in test_sets:
-            predictions = model.predict(images, batch_size=2_000, verbose=0)
-            scores.append(float((predictions.argmax(axis=-1) == labels).mean()))
-        if min(abs(s - claimed) for s in scores) > HISTORY_TOLERANCE:
-            namespace[name] = MissingEvidence(
-                name, f"its final val_accuracy {claimed:.4f} does not match the model it trained "
-                f"(that model scores {max(scores):.4f} on the test set); expected a History from model.fit")
+    histories = {name: value for name, value in namespace.items() if isinstance(value, HistoryEvidence)}
+    models = {name: namespace.get(name + TRAINED_MODEL_SUFFIX) for name in histories}
+    problems = {name: _problem(name, histories[name], models[name]) for name in histories}
+    owners: dict[str, list[str]] = {}
+    for name, model in models.items():
+        if problems[name] is None:
+            owners.setdefault(weights_digest(model), []).append(name)
+    for names in owners.values():
+        # Two runs of one configuration train the same weights (seeded, deterministic ops): fine.
+        # The same weights behind runs that claim different batch sizes or lengths: one model
+        # standing for two runs, and there is no telling which one it really is.
+        if len({_run_shape(histories[name]) for name in names}) > 1:
+            for name in names:
+                others = ", ".join(n for n in names if n != name)
+                problems[name] = (NOT_TRAINED + f"it came with the same trained model as {others}, "
+                                  "which claims another run; one model cannot stand for two runs")
+    for name, problem in problems.items():
+        if problem is not None:
+            namespace[name] = MissingEvidence(name, problem)
     for key in [k for k in namespace if k.endswith(TRAINED_MODEL_SUFFIX)]:
         namespace.pop(key)
