@@ -33,12 +33,18 @@ def test_every_layer_contract_is_kept():
     assert "BROKEN" not in proc.stdout and "KEPT" in proc.stdout
 
 
+def _lint_with_one_import_added(tmp_path: Path, module: str, line: str) -> subprocess.CompletedProcess:
+    """lint-imports on a copy of the code whose ``module`` (a path under the copy) gains ``line``."""
+    project = _copy_project(tmp_path)
+    with (project / module).open("a") as f:
+        f.write(f"\n{line}  # noqa: E402,F401 - a rule broken on purpose\n")
+    return _lint_imports(project)
+
+
 def test_a_check_that_imports_host_code_breaks_the_contracts(tmp_path: Path):
     """Break a rule on purpose in a copy: checks/data.py importing the host is caught, with its line."""
-    project = _copy_project(tmp_path)
-    with (project / "autograder" / "checks" / "data.py").open("a") as f:
-        f.write("\nfrom autograder.host import course  # noqa: E402,F401 - the rule broken on purpose\n")
-    proc = _lint_imports(project)
+    proc = _lint_with_one_import_added(tmp_path, "autograder/checks/data.py",
+                                       "from autograder.host import course")
     assert proc.returncode != 0
     assert "autograder.checks.data -> autograder.host.course" in proc.stdout
     assert "Code that runs in the student's kernel never imports host, judge or tool code BROKEN" \
@@ -47,9 +53,7 @@ def test_a_check_that_imports_host_code_breaks_the_contracts(tmp_path: Path):
 
 def test_an_import_circle_breaks_the_contracts(tmp_path: Path):
     """A circle between two modules of a package (as evidence <-> facts once was) is caught."""
-    project = _copy_project(tmp_path)
-    with (project / "autograder" / "evidence" / "records.py").open("a") as f:
-        f.write("\nfrom autograder.evidence import facts  # noqa: E402,F401 - a circle on purpose\n")
-    proc = _lint_imports(project)
+    proc = _lint_with_one_import_added(tmp_path, "autograder/evidence/records.py",
+                                       "from autograder.evidence import facts")
     assert proc.returncode != 0
     assert "No cycles are allowed in autograder.evidence" in proc.stdout

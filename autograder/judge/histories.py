@@ -63,7 +63,7 @@ def _run_shape(history: HistoryEvidence) -> tuple:
     return history.params.get("steps"), tuple(history.history.get("updates") or ())
 
 
-def _problem(name: str, history: HistoryEvidence, model: Any) -> str | None:
+def _problem(history: HistoryEvidence, model: Any) -> str | None:
     """Why ``history`` is not the record of ``model``'s training, or None when it is."""
     if model is None:
         return (NOT_TRAINED + "no trained model came with it (a History made by hand earns nothing); "
@@ -98,7 +98,7 @@ def verify_histories(namespace: dict[str, Any]) -> None:
     """
     histories = {name: value for name, value in namespace.items() if isinstance(value, HistoryEvidence)}
     models = {name: namespace.get(name + TRAINED_MODEL_SUFFIX) for name in histories}
-    problems = {name: _problem(name, histories[name], models[name]) for name in histories}
+    problems = {name: _problem(histories[name], models[name]) for name in histories}
     owners: dict[str, list[str]] = {}
     for name, model in models.items():
         if problems[name] is None:
