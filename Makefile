@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast data lint clean-venv lab sandbox-tools browser-tools
+.PHONY: demo test test-fast data lint clean-venv lab sandbox-tools browser-tools postgres-tools
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,13 @@ browser-tools:
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
 	  else echo "Install Debian's chromium (sudo apt-get install chromium) for the browser tests"; exit 1; fi; }
 
+# The tests start a real PostgreSQL server (tests/postgres.py): Debian's server programs.
+postgres-tools:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql; \
+	  else echo "Install PostgreSQL's server (sudo apt-get install postgresql) for the gradebook tests"; exit 1; fi; }
+
 demo: data sandbox-tools
 	$(PY) -m autograder demo --course demo-course
 
@@ -40,16 +47,17 @@ demo: data sandbox-tools
 lab: data
 	$(PY) -m autograder.tools.lab $(LAB_ARGS)
 
-test: data sandbox-tools browser-tools
+test: data sandbox-tools browser-tools postgres-tools
 	$(PY) -m ruff check .
 	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest
 
-# The fast tier: no real MNIST (TFDS's mock data instead), no training, no browser; under a minute.
+# The fast tier: no real MNIST (TFDS's mock data instead), no training, no browser, no
+# database server; under a minute.
 test-fast: $(STAMP)
 	$(PY) -m ruff check .
 	$(VENV)/bin/lint-imports --no-cache
-	$(PY) -m pytest -m "not training and not slow and not browser and not mnist"
+	$(PY) -m pytest -m "not training and not slow and not browser and not mnist and not postgres"
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

@@ -19,9 +19,32 @@ c.Execute.timeout = 150
 c.Execute.interrupt_on_timeout = True
 c.Execute.execute_retries = 0
 
-# Safe grading (python -m autograder grade / grade-all), the sandboxed kernel and the clean
-# judge, has its own limits: c.SafeGrading.timeout (whole submission), .memory_gb, .workers,
-# .judge_timeout, .tensorflow_log_level, .cell_timeout (default: Execute.timeout above).
+# Safe grading, wherever autograding starts (the Formgrader's Autograde button, `nbgrader
+# autograde`, `python -m autograder grade-all`): nbgrader's own pipeline, with the student's
+# kernel in the sandbox instead of nbgrader's Execute, and the scores from a clean judge that
+# re-checks the kernel's evidence with the gradebook's trusted cells (autograder/host/preprocessors.py).
+# Everything else is nbgrader's stock pipeline, so the gradebook gets what nbgrader writes.
+c.Autograde.sanitize_preprocessors = [
+    "autograder.host.preprocessors.CheckSubmission",  # notes changed grade cells first
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "nbgrader.preprocessors.OverwriteCells",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.Autograde.autograde_preprocessors = [
+    "autograder.host.preprocessors.SandboxedExecute",  # instead of nbgrader.preprocessors.Execute
+    "autograder.host.preprocessors.CleanJudge",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+# The sandbox and the judge have their own limits: c.SafeGrading.timeout (whole submission),
+# .memory_gb, .workers, .judge_timeout, .tensorflow_log_level, .cell_timeout (default:
+# Execute.timeout above).
 # Their defaults and meaning are in autograder/host/settings.py and README ("Settings"); set
 # them here, in ~/.jupyter/nbgrader_config.py, or on the command line (--SafeGrading.timeout=600).
 

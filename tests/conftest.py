@@ -47,13 +47,17 @@ def prepared_mnist(idx_dir: Path) -> Path:
 
 
 REAL_DATA_FIXTURES = {"idx_dir", "idx_copy", "prepared_mnist"}
+SERVER_FIXTURES = {"postgres_server", "postgres_url"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test that uses the real MNIST files `mnist`, so the fast tier leaves it out."""
+    """Mark tests on the real MNIST files `mnist`, on a real PostgreSQL `postgres` (not in the fast tier)."""
     for item in items:
-        if REAL_DATA_FIXTURES & set(getattr(item, "fixturenames", ())):
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if REAL_DATA_FIXTURES & fixtures:
             item.add_marker(pytest.mark.mnist)
+        if SERVER_FIXTURES & fixtures:
+            item.add_marker(pytest.mark.postgres)
 
 
 @pytest.fixture
@@ -86,3 +90,24 @@ def course_dir(tmp_path: Path) -> Path:
     course = tmp_path / "course"
     make_course(course)
     return course
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator:
+    """A real PostgreSQL server on 127.0.0.1 for this test session (tests/postgres.py)."""
+    from tests.postgres import PostgresServer
+
+    server = PostgresServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server, request: pytest.FixtureRequest) -> str:
+    """A fresh, empty PostgreSQL database for one test; its SQLAlchemy URL."""
+    import re
+
+    name = re.sub(r"\W", "_", request.node.name.lower())[:40] + f"_{os.getpid()}_{id(request) % 10**6}"
+    return postgres_server.create_database(name)

@@ -46,17 +46,3 @@ def cell_messages(autograded: Path) -> dict[str, str]:
                 parts.append(f"{out.get('ename')}: {out.get('evalue')}")
         messages[meta["grade_id"]] = "".join(parts).strip()
     return messages
-
-
-def plain_nbgrader_report(course: Path, assignment: str, student: str):
-    """What plain ``nbgrader autograde`` recorded for one student: gradebook scores, cell outputs."""
-    from autograder.host.course import notebook_name, scores_from_gradebook
-    from autograder.host.report import CellGrade, GradeReport
-
-    notebook = notebook_name(course, assignment)
-    autograded = course / "autograded" / student / assignment / f"{notebook}.ipynb"
-    assert autograded.is_file(), f"nbgrader autograde produced no graded notebook for {student}"
-    messages = cell_messages(autograded)
-    cells = [CellGrade(gid, pts, mx, messages.get(gid, "cell missing from the submission"))
-             for gid, pts, mx in scores_from_gradebook(course, assignment, notebook, student)]
-    return GradeReport(sum(c.points for c in cells), sum(c.max_points for c in cells), cells)

@@ -2,8 +2,10 @@
 
 A student fetches the assignment from the Assignment List, completes it (the reference solution
 is written into the fetched notebook before it is opened), runs it with Run > Run All Cells,
-validates it with nbgrader's Validate button and submits it. The instructor collects and
-autogrades it and sees it graded in the Formgrader, and sees the Create Assignment panel.
+validates it with nbgrader's Validate button and submits it. The instructor collects it, a
+hostile submission (checks patched to full marks in its kernel) is handed in beside it, and the
+Formgrader's Autograde button grades both safely (sandboxed kernel, clean judge); only the
+written answers need manual grading. The instructor also sees the Create Assignment panel.
 Everything happens in a temporary copy of the course; screenshots go to artifacts/browser/
 (or $BROWSER_ARTIFACTS).
 
@@ -40,6 +42,22 @@ ASSIGNMENT = "mnist_batch_size"
 COURSE_ID = "mnist-batch-size"
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 FALLBACK_STUDENT = "ada"
+HOSTILE_STUDENT = "mallory"
+# Put at the top of mallory's first answer: every check in her kernel claims full marks.
+PATCH_CHECKS = """import autograder.grading as g, autograder.checks as c
+from autograder.checks.result import CheckResult, Part
+full = lambda *a, **k: CheckResult([Part(True, 'ok')])
+for name in dir(c):
+    if name.startswith('check_'):
+        setattr(c, name, full)
+g.run_check = full
+g.grade = lambda *a, out_of=1, **k: out_of
+g.require = lambda *a, **k: None
+"""
+NOT_DONE = ("training_history", "test_evaluation", "exercise6_batch_size", "exercise6_full_batch",
+            "exercise7_batch_size", "batch_size_trend")  # mallory trains no model
+DONE = ("validation_split_size", "scaling", "architecture", "compile_settings")  # her data and model
+WRITTEN_ANSWERS = ["exercise6_answer", "exercise7_answer"]  # markdown, graded by hand
 ARTIFACTS = Path(os.environ.get("BROWSER_ARTIFACTS", ROOT / "artifacts" / "browser"))
 SECOND = 1000  # Playwright timeouts are in milliseconds
 
@@ -286,42 +304,120 @@ def test_student_fetches_runs_validates_and_submits(page, lab: Lab) -> None:
     assert any(inbound.iterdir()), "Submit left nothing in the exchange"
 
 
-def test_instructor_sees_graded_submission_in_formgrader(page, lab: Lab) -> None:
-    """Collect and autograde (nbgrader CLI), then the Formgrader shows the assignment and the graded work."""
+def hostile(release: Path, target: Path) -> Path:
+    """Mallory's notebook: the solution without its training runs, every kernel check patched to full marks.
+
+    The cells that train a model (the solution cells that call ``train_model(``) keep the
+    release's stub, so no model is trained; the first cell she completes replaces the checks in
+    her kernel, so her own grade cells print full marks.
+    """
+    from autograder.tools.samples import cell_sources, replace_cells
+
+    nb = nbformat.read(release, as_version=4)
+    solutions = [c.metadata["nbgrader"]["grade_id"] for c in nb.cells
+                 if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code"]
+    source, stubs = cell_sources(SOURCE_NOTEBOOK), cell_sources(release)
+    training = {gid: stubs[gid] for gid in solutions if "train_model(" in source[gid]}
+    assert sorted(training) == ["exercise6_run", "exercise7_run", "long_run", "main_run"], sorted(training)
+    replace_cells(answered(release, target), training, target)
+    nb = nbformat.read(target, as_version=4)
+    first = next(c for c in nb.cells if c.metadata["nbgrader"]["grade_id"] == solutions[0])
+    first.source = PATCH_CHECKS + first.source
+    nbformat.write(nb, target)
+    return target
+
+
+def autograde_in_formgrader(fg, student: str) -> str:
+    """Click the Autograde button of ``student``'s row in Manage Submissions; the row's score when done."""
+    row = fg.locator("#main-table tr", has=fg.locator("td.student-id", has_text=re.compile(f"^{student}$")))
+    row.locator("td.autograde a").click()
+    modal = fg.locator("#success-modal, #error-modal")
+    # nbgrader's Autograde converter runs in the server process: the kernel trains, then the judge.
+    modal.wait_for(timeout=600 * SECOND)
+    assert modal.get_attribute("id") == "success-modal", f"Autograde of {student}:\n{modal.inner_text()}"
+    modal.locator("button.btn-primary").click()
+    modal.wait_for(state="detached")
+    score = row.locator("td.score")
+    score.filter(has_text=re.compile(r"^[\d.]+ / [\d.]+$")).wait_for()
+    return score.inner_text()
+
+
+def test_formgrader_autograde_button_grades_safely_and_flags_only_written_answers(page, lab: Lab) -> None:
+    """The Formgrader's Autograde button grades an honest and a check-patching submission safely.
+
+    The honest student gets every autograded point; mallory, whose kernel claims full marks for
+    every check, gets only what the clean judge confirms.  Only the written answers need manual
+    grading, and the Manual Grading view shows the graded notebook.
+    """
+    from nbgrader.api import Gradebook
+
     from autograder.host.course import submit
-    from tests.helpers import plain_nbgrader_report
+    from tests.helpers import cell_messages
 
     nbgrader(lab.course, lab.env, "collect", ASSIGNMENT)  # what the student test submitted
     submitted = lab.course / "submitted"
+    release = lab.course / "release" / ASSIGNMENT / NOTEBOOK
     if not submitted.is_dir() or not any(submitted.iterdir()):  # this test alone: hand one in directly
-        release = lab.course / "release" / ASSIGNMENT / NOTEBOOK
         submit(lab.course, ASSIGNMENT, FALLBACK_STUDENT, answered(release, lab.course / "answers.ipynb"))
-    student = next(submitted.iterdir()).name
-    nbgrader(lab.course, lab.env, "autograde", ASSIGNMENT, "--force")
-    report = plain_nbgrader_report(lab.course, ASSIGNMENT, student)
-    assert report.score == report.max_score > 0, report
+    (student,) = [p.name for p in submitted.iterdir()]
+    submit(lab.course, ASSIGNMENT, HOSTILE_STUDENT, hostile(release, lab.course.parent / "mallory.ipynb"))
 
     nbgrader_menu(page, "Formgrader")
     fg = page.frame_locator("iframe[src*='formgrader']")
     row = fg.locator("#main-table tr", has_text=ASSIGNMENT)
-    row.locator("td.num-submissions", has_text="1").wait_for()
+    row.locator("td.num-submissions", has_text="2").wait_for()
     shot(page, "07-formgrader-assignments")
 
     row.locator("td.num-submissions a").click()
     fg.locator("th", has_text="Student ID").wait_for()
-    submission = fg.locator("#main-table tr", has_text=student)
-    submission.wait_for()
-    assert f"{report.score:g} / " in submission.inner_text(), submission.inner_text()
+    shown = {name: autograde_in_formgrader(fg, name) for name in (student, HOSTILE_STUDENT)}
     shot(page, "08-formgrader-submissions")
 
-    # Manual Grading > assignment > notebook > the submission, each page known by its table's header.
+    with Gradebook(f"sqlite:///{lab.course / 'gradebook.db'}") as gb:
+        graded = {name: gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, name)
+                  for name in (student, HOSTILE_STUDENT)}
+        totals = {name: (nb.code_score, nb.max_code_score, nb.score, nb.max_score)
+                  for name, nb in graded.items()}
+        points = {name: {g.name: g.score for g in nb.grades if g.cell_type == "code"}
+                  for name, nb in graded.items()}
+        manual = {name: {g.name: (g.cell_type, g.needs_manual_grade) for g in nb.grades}
+                  for name, nb in graded.items()}
+        submission_id = graded[student].id
+    print(f"gradebook (code score, max, score, max): {totals}\nmallory: {points[HOSTILE_STUDENT]}")
+    for name, (*_, score, max_score) in totals.items():  # the page shows what the gradebook holds
+        assert shown[name] == f"{score:g} / {max_score:g}", (name, shown[name], totals[name])
+    assert totals[student][:2] == (27, 27), points[student]
+    assert totals[HOSTILE_STUDENT][0] < 27, points[HOSTILE_STUDENT]
+    assert all(points[HOSTILE_STUDENT][gid] == 0 for gid in NOT_DONE), points[HOSTILE_STUDENT]
+    # Her data and model are right, but her kernel's patched grade() saves no evidence for the
+    # judge to re-check: none of it is confirmed, and the feedback says the checks were tampered with.
+    messages = cell_messages(lab.course / "autograded" / HOSTILE_STUDENT / ASSIGNMENT / NOTEBOOK)
+    for gid in DONE:
+        assert points[HOSTILE_STUDENT][gid] == 0, points[HOSTILE_STUDENT]
+        assert "tampered with" in messages[gid], messages[gid]
+    for name, cells in manual.items():
+        flagged = sorted(gid for gid, (_, needs) in cells.items() if needs)
+        assert flagged == WRITTEN_ANSWERS, (name, cells)
+        assert {kind for gid, (kind, _) in cells.items() if gid in WRITTEN_ANSWERS} == {"markdown"}
+
+    # Manual Grading > assignment > notebook: both submissions, each with "needs manual grade".
     fg.get_by_role("link", name="Manual Grading").click()
     fg.locator("th", has_text="Assignment ID").wait_for()
     fg.locator("#main-table a", has_text=ASSIGNMENT).click()
     fg.locator("th", has_text="Notebook ID").wait_for()
     fg.locator("#main-table a", has_text=ASSIGNMENT).click()
     fg.locator("th", has_text="Submission ID").wait_for()
-    fg.get_by_role("link", name=re.compile(r"Submission #1")).click()
+    rows = fg.locator("#main-table tr")
+    rows.filter(has=fg.locator("td.name a")).nth(1).wait_for()
+    assert rows.count() == 2
+    for i in range(2):
+        flag = rows.nth(i).locator("td.needs-manual-grade")
+        assert flag.get_attribute("data-search") == "needs manual grade"
+        assert flag.locator(".glyphicon-ok").count() == 1
+    shot(page, "08b-manual-grading-needs-manual-grade")
+
+    # The honest student's submission (names are hidden: it is found by its gradebook id).
+    fg.locator(f"#main-table td.name a.name-hidden[href$='/submissions/{submission_id}']").click()
     verdict = fg.get_by_text(re.compile(r"architecture: [\d.]+ / [\d.]+ points")).first
     verdict.wait_for()
     verdict.evaluate("e => e.scrollIntoView({block: 'center'})")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -166,3 +168,29 @@ def test_the_gradebook_is_the_courses_sqlite_unless_db_url_says_otherwise(tmp_pa
     assert db_url(plain) == f"sqlite:///{plain / 'gradebook.db'}"
     other = _config(tmp_path / "other", "c.CourseDirectory.db_url = 'postgresql://grades/course'\n")
     assert db_url(other) == "postgresql://grades/course"
+
+
+def test_the_gradebook_comes_from_the_user_config_folder_when_the_course_does_not_name_one(
+        tmp_path: Path, user_config_dir: Path):
+    _config(user_config_dir, "c.CourseDirectory.db_url = 'postgresql://server/shared'\n")
+    plain = _config(tmp_path / "plain", "")
+    assert db_url(plain) == "postgresql://server/shared"
+    flag = command_line_config(["--CourseDirectory.db_url=sqlite:////srv/flag.db"])
+    assert db_url(plain, course_config(plain, flag)) == "sqlite:////srv/flag.db"
+    named = _config(tmp_path / "named", "c.CourseDirectory.db_url = 'sqlite:////srv/course.db'\n")
+    assert db_url(named) == "sqlite:////srv/course.db"
+
+
+@pytest.mark.parametrize("course_sets", [False, True])
+def test_the_gradebook_url_is_the_one_nbgrader_itself_resolves(tmp_path: Path, user_config_dir: Path,
+                                                               course_sets: bool):
+    """Our loading agrees with nbgrader's own apps: user folder, then the course, in the same order."""
+    _config(user_config_dir, "c.CourseDirectory.db_url = 'sqlite:////srv/user.db'\n")
+    course = _config(tmp_path / "course", "c.CourseDirectory.db_url = 'sqlite:////srv/course.db'\n"
+                     if course_sets else "")
+    probe = ("from nbgrader.apps import NbGraderApp\nfrom nbgrader.coursedir import CourseDirectory\n"
+             "app = NbGraderApp()\napp.initialize([])\nprint(CourseDirectory(parent=app).db_url)\n")
+    proc = subprocess.run([sys.executable, "-c", probe], cwd=course, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == db_url(course)

@@ -168,8 +168,8 @@ SAYS = {
     "os_exit": "kernel died",
     "invalid_json": "not a readable Jupyter notebook",
     "empty_file": "not a readable Jupyter notebook",
-    "renamed_notebook": "renamed to my_homework_final_v2.ipynb",
-    "missing_notebook": "no notebook submitted",
+    "renamed_notebook": "found my_homework_final_v2.ipynb instead",
+    "missing_notebook": "no mnist_batch_size.ipynb submitted",
     "cells_deleted": "missing from the submission",
     "cells_duplicated": "duplicated cells",
     "cells_moved": "moved out of order",
@@ -273,7 +273,7 @@ def test_the_course_was_invisible_to_the_kernel(hostile_class):
                            / "mnist_batch_size.ipynb", as_version=4)
     text = json.dumps([c.get("outputs", []) for c in graded.cells])
     assert "FOUND []" in text
-    assert "'done'" not in text and "DAMAGE" in text
+    assert "DAMAGE" in text  # what it "did" landed in the sandbox's private folders: see the snapshot test
 
 
 def test_gradebook_holds_every_student_and_stays_consistent(hostile_class):

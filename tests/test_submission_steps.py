@@ -1,4 +1,4 @@
-"""The host's steps around a submission, on in-memory notebooks: structure, cleaning, finding, notes."""
+"""The host's steps around a submission, on notebooks and folders: structure, size, finding, notes."""
 
 from __future__ import annotations
 
@@ -8,18 +8,15 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.host.report import CellGrade
+from autograder.host.autograde import look_at_submission, settings_arguments
 from autograder.host.settings import SafeGrading
 from autograder.host.submission import (
     MAX_NOTEBOOK_BYTES,
-    Prepared,
-    annotate,
-    clean_for_grading,
-    find_submitted_notebook,
+    annotate_verdicts,
     kernel_events,
     structure_notes,
     tampering_note,
-    ungraded,
+    too_big,
 )
 from tests.helpers import ASSIGNMENT, RELEASE_NOTEBOOK
 
@@ -86,74 +83,74 @@ def test_a_grade_cell_changed_to_markdown_is_noted(nb, cells):
     assert structure_notes(nb, cells) == ["grade cells changed to markdown (batching)"]
 
 
-# ------------------------------------------------------------------ clean_for_grading
-
-
-def test_cleaning_drops_every_output_and_execution_count(nb):
-    cell = nb.cells[_index(nb, "scaling")]
-    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="scaling: 2 / 2 points\n")]
-    cell.execution_count = 7
-    assert clean_for_grading(nb) is None
-    code = [c for c in nb.cells if c.cell_type == "code"]
-    assert all(c.outputs == [] and c.execution_count is None for c in code)
-
-
-@pytest.mark.filterwarnings("ignore::nbformat.warnings.DuplicateCellId")
-def test_cleaning_demotes_a_duplicate_grade_cell_to_plain_code(nb):
-    first = _index(nb, "architecture")
-    nb.cells.append(copy.deepcopy(nb.cells[first]))
-    clean_for_grading(nb)
-    assert nb.cells[first].metadata.nbgrader["grade_id"] == "architecture"
-    assert "nbgrader" not in nb.cells[-1].metadata
-    assert nb.cells[-1].source == nb.cells[first].source  # the code itself stays and still runs
+# ------------------------------------------------------------------ too_big
 
 
 def test_a_notebook_over_5_mb_of_code_is_refused(nb):
     nb.cells.append(nbformat.v4.new_code_cell("# " + "x" * (6 * 2**20)))
-    assert clean_for_grading(nb) == "the notebook's code and text are 6 MB, over the 5 MB limit"
+    assert too_big(nb) == "the notebook's code and text are 6 MB, over the 5 MB limit"
 
 
-def test_huge_outputs_do_not_count_towards_the_limit_because_they_are_dropped(nb):
+def test_huge_outputs_do_not_count_towards_the_limit_because_nbgrader_drops_them(nb):
     cell = nb.cells[_index(nb, "scaling")]
     cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="x" * (2 * MAX_NOTEBOOK_BYTES))]
-    assert clean_for_grading(nb) is None
+    assert too_big(nb) is None
+    assert len(cell.outputs) == 1  # looked at, not changed: nbgrader's ClearOutput drops them
 
 
-# ------------------------------------------------------------------ find_submitted_notebook
+# ------------------------------------------------------------------ look_at_submission
 
 
-def _folder(tmp_path: Path, *names: str) -> Path:
+def _folder(tmp_path: Path, **files: str) -> Path:
     folder = tmp_path / "submitted" / "student" / ASSIGNMENT
     folder.mkdir(parents=True)
-    for name in names:
-        (folder / name).write_text("{}")
+    for name, text in files.items():
+        (folder / name).write_text(text)
     return folder
 
 
-def test_the_notebook_under_its_own_name_is_found_without_a_note(tmp_path):
-    folder = _folder(tmp_path, f"{ASSIGNMENT}.ipynb", "notes.ipynb")
-    assert find_submitted_notebook(folder, ASSIGNMENT) == (folder / f"{ASSIGNMENT}.ipynb", None)
+def _notebook() -> str:
+    return nbformat.writes(nbformat.v4.new_notebook())
 
 
-def test_a_single_renamed_notebook_is_graded_with_a_note(tmp_path):
-    folder = _folder(tmp_path, "mnist_batch_size (1).ipynb", "data.csv")
-    found, note = find_submitted_notebook(folder, ASSIGNMENT)
-    assert found == folder / "mnist_batch_size (1).ipynb"
-    assert note == f"the notebook was renamed to mnist_batch_size (1).ipynb; graded it as {ASSIGNMENT}.ipynb"
+def test_the_notebook_under_its_released_name_needs_no_note(tmp_path):
+    folder = _folder(tmp_path, **{f"{ASSIGNMENT}.ipynb": _notebook(), "notes.ipynb": _notebook()})
+    assert look_at_submission(folder, [ASSIGNMENT]) == ([], True)
 
 
-def test_several_other_notebooks_are_not_guessed_between(tmp_path):
-    folder = _folder(tmp_path, "a.ipynb", "b.ipynb")
-    assert find_submitted_notebook(folder, ASSIGNMENT) == (
-        None, f"no {ASSIGNMENT}.ipynb, and 2 other notebooks: cannot tell which to grade")
+def test_a_renamed_notebook_is_named_with_how_to_fix_it_and_not_graded(tmp_path):
+    folder = _folder(tmp_path, **{"mnist_batch_size (1).ipynb": _notebook(), "data.csv": "1,2"})
+    notes, gradable = look_at_submission(folder, [ASSIGNMENT])
+    assert not gradable
+    assert notes == [f"no {ASSIGNMENT}.ipynb submitted: it scores 0",
+                     "found mnist_batch_size (1).ipynb instead: nbgrader grades notebooks by their "
+                     "released names (rename it in submitted/ and grade again)"]
 
 
-@pytest.mark.parametrize("names", [(), ("answers.py",)])
-def test_no_notebook_at_all_is_named(tmp_path, names):
-    folder = _folder(tmp_path, *names)
-    assert find_submitted_notebook(folder, ASSIGNMENT) == (
-        None, f"no notebook submitted (expected {ASSIGNMENT}.ipynb)")
-    assert find_submitted_notebook(tmp_path / "absent", ASSIGNMENT)[0] is None
+@pytest.mark.parametrize("files", [{}, {"answers.py": "x = 1"}])
+def test_no_notebook_at_all_is_named(tmp_path, files):
+    notes, gradable = look_at_submission(_folder(tmp_path, **files), [ASSIGNMENT])
+    assert (notes, gradable) == ([f"no {ASSIGNMENT}.ipynb submitted: it scores 0"], False)
+    assert look_at_submission(tmp_path / "absent", [ASSIGNMENT])[1] is False
+
+
+def test_one_missing_notebook_of_two_is_named_and_the_other_still_graded(tmp_path):
+    folder = _folder(tmp_path, **{"part1.ipynb": _notebook()})
+    assert look_at_submission(folder, ["part1", "part2"]) == (["no part2.ipynb submitted: it scores 0"], True)
+
+
+@pytest.mark.parametrize(("text", "reason"), [("{not json", "not a readable Jupyter notebook"),
+                                              ("", "not a readable Jupyter notebook")])
+def test_an_unreadable_notebook_is_named_and_not_handed_to_nbgrader(tmp_path, text, reason):
+    notes, gradable = look_at_submission(_folder(tmp_path, **{f"{ASSIGNMENT}.ipynb": text}), [ASSIGNMENT])
+    assert not gradable and reason in notes[0] and notes[0].startswith(f"{ASSIGNMENT}.ipynb")
+
+
+def test_every_safe_grading_setting_reaches_nbgrader_on_its_command_line():
+    args = settings_arguments(SafeGrading(timeout=60, cell_timeout=30, memory_gb=4, workers=2))
+    assert {"--SafeGrading.timeout=60.0", "--SafeGrading.cell_timeout=30.0", "--SafeGrading.memory_gb=4.0",
+            "--SafeGrading.workers=2", "--SafeGrading.judge_timeout=180.0",
+            "--SafeGrading.tensorflow_log_level=2"} == set(args)
 
 
 # ------------------------------------------------------------------ notes after the run
@@ -190,15 +187,7 @@ def test_interrupted_out_of_memory_and_exiting_cells_are_noted(nb):
 def test_the_judges_verdicts_replace_the_grade_cells_outputs(nb):
     cell = nb.cells[_index(nb, "scaling")]
     cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="scaling: 2 / 2 points (fake)\n")]
-    annotate(nb, [CellGrade("scaling", 0.5, 2, "scaling: 0.5 / 2 points\n  ✘ pixels")])
+    annotate_verdicts(nb, {"scaling": (0.5, "scaling: 0.5 / 2 points\n  ✘ pixels")})
     assert [o.output_type for o in cell.outputs] == ["stream", "execute_result"]
     assert cell.outputs[0].text == "scaling: 0.5 / 2 points\n  ✘ pixels\n"
     assert cell.outputs[1].data["text/plain"] == "0.5"
-
-
-def test_an_ungradable_submission_gets_zero_in_every_cell_with_the_reason(cells, tmp_path):
-    prepared = Prepared(tmp_path, ASSIGNMENT, cells, problems=["no notebook submitted"], gradable=False)
-    report = ungraded(prepared)
-    assert (report.score, report.max_score) == (0.0, sum(c["max_points"] for c in cells))
-    assert {c.message for c in report.cells} == {"not graded: no notebook submitted"}
-    assert [c.grade_id for c in report.cells] == [c["grade_id"] for c in cells]

@@ -29,7 +29,6 @@ def nbgrader_env() -> dict[str, str]:
     """The environment for nbgrader: this interpreter's bin/ first on PATH (nbgrader calls alembic)."""
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    env.pop("NBGRADER_DB_URL", None)  # a throwaway course always uses its own SQLite gradebook
     return env
 
 
@@ -43,10 +42,19 @@ def run_nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
     return proc
 
 
-def make_course(course: Path, assignment: str = DEFAULT_ASSIGNMENT, source_root: Path = ROOT) -> None:
-    """A new course directory with ``source_root``'s config and ``assignment`` generated."""
+def make_course(course: Path, assignment: str = DEFAULT_ASSIGNMENT, source_root: Path = ROOT,
+                db_url: str | None = None) -> None:
+    """A new course directory with ``source_root``'s config and ``assignment`` generated.
+
+    Its gradebook is ``db_url``, by default SQLite in the new course (wherever it is copied to),
+    never the one the copied config (or ``NBGRADER_DB_URL``) names: it writes only to itself.
+    """
     course.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(source_root / "nbgrader_config.py", course / "nbgrader_config.py")
+    config = (source_root / "nbgrader_config.py").read_text()
+    url = repr(db_url) if db_url else '"sqlite:///" + os.path.join(c.CourseDirectory.root, "gradebook.db")'
+    (course / "nbgrader_config.py").write_text(
+        f"{config.rstrip()}\n\n# Made by autograder.host.course.make_course: it keeps its own gradebook.\n"
+        f"c.CourseDirectory.db_url = {url}\n")
     src = source_root / "source" / assignment
     if not src.is_dir():
         raise GradingError(f"no assignment {assignment!r} in {source_root / 'source'}")
@@ -66,12 +74,17 @@ def read_notebook(path: Path) -> nbformat.NotebookNode:
                            f"{str(exc).splitlines()[0][:200] if str(exc) else ''})") from exc
 
 
-def notebook_name(course: Path, assignment: str) -> str:
-    """The assignment's notebook name (without .ipynb) as in source/."""
+def notebook_names(course: Path, assignment: str) -> list[str]:
+    """The assignment's notebook names (without .ipynb) as in source/, sorted."""
     found = sorted((course / "source" / assignment).glob("*.ipynb"))
     if not found:
         raise GradingError(f"assignment {assignment!r} has no notebook in {course / 'source'}")
-    return found[0].stem
+    return [path.stem for path in found]
+
+
+def notebook_name(course: Path, assignment: str) -> str:
+    """The name of a one-notebook assignment's notebook (the first, if there are several)."""
+    return notebook_names(course, assignment)[0]
 
 
 def submit(course: Path, assignment: str, student: str, notebook_path: Path) -> Path:
@@ -88,25 +101,23 @@ def submissions(course: Path, assignment: str) -> dict[str, Path]:
     return {p.parent.name: p for p in sorted(root.glob(f"*/{assignment}")) if p.is_dir()}
 
 
-def _gradebook(course: Path):
+def trusted_grade_cells(db_url: str, assignment: str, notebook: str) -> list[dict]:
+    """The autograded grade cells' trusted source (the gradebook's copy of source/), in order."""
     from nbgrader.api import Gradebook
 
-    return Gradebook(f"sqlite:///{course / 'gradebook.db'}")
-
-
-def grade_cells(course: Path, assignment: str, notebook: str) -> list[dict]:
-    """The autograded grade cells' trusted source (from a scratch course's gradebook), in order."""
-    with _gradebook(course) as gb:
+    with Gradebook(db_url) as gb:
         nb = gb.find_notebook(notebook, assignment)
         return [{"grade_id": c.name, "max_points": c.max_score,
                  "source": gb.find_source_cell(c.name, notebook, assignment).source}
                 for c in nb.grade_cells if c.cell_type == "code"]
 
 
-def scores_from_gradebook(course: Path, assignment: str, notebook: str,
+def scores_from_gradebook(db_url: str, assignment: str, notebook: str,
                           student: str = STUDENT) -> list[tuple[str, float, float]]:
     """(grade_id, points, max_points) for each autograded (code) grade cell, in notebook order."""
-    with _gradebook(course) as gb:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(db_url) as gb:
         order = {c.name: i for i, c in enumerate(gb.find_notebook(notebook, assignment).grade_cells)}
         submitted = gb.find_submission_notebook(notebook, assignment, student)
         rows = [(g.name, float(g.score or 0.0), float(g.max_score)) for g in submitted.grades

@@ -21,6 +21,10 @@ from pathlib import Path
 from mnist_ref.offline_data import tfds_data_dir
 
 KERNEL_NAME = "sandboxed-python3"
+# Trained models, weights and arrays handed in beside the notebook: hidden from the graded run,
+# so its results come from training in it, not from a file (another student's, or from home).
+TRAINED_FILE_SUFFIXES = frozenset({".keras", ".h5", ".hdf5", ".pb", ".ckpt", ".index", ".pkl", ".pickle",
+                                   ".joblib", ".npy", ".npz", ".pt", ".pth", ".safetensors", ".tflite"})
 PROJECT = Path(__file__).resolve().parents[2]  # holds the autograder and mnist_ref packages
 
 
@@ -48,8 +52,17 @@ def tools() -> tuple[str, str]:
     return bwrap, prlimit
 
 
+def trained_files(workdir: Path) -> list[Path]:
+    """Files in ``workdir`` that hold trained models, weights or arrays (hidden from the kernel)."""
+    return sorted(p for p in workdir.rglob("*") if p.is_file() and (
+        p.suffix.lower() in TRAINED_FILE_SUFFIXES or ".data-0" in p.name))
+
+
 def kernel_argv(workdir: Path, evidence: Path, runtime: Path, limits: Limits) -> list[str]:
-    """The command that starts ipykernel inside the sandbox, chdir'ed into ``workdir``."""
+    """The command that starts ipykernel inside the sandbox, chdir'ed into ``workdir``.
+
+    Files of :func:`trained_files` read as empty inside the sandbox.
+    """
     bwrap, prlimit = tools()
     python = Path(sys.executable)
     venv = Path(sys.prefix).resolve()
@@ -73,8 +86,11 @@ def kernel_argv(workdir: Path, evidence: Path, runtime: Path, limits: Limits) ->
     argv += [
         "--bind", str(workdir), str(workdir), "--bind", str(evidence), str(evidence),
         "--bind", str(runtime), str(runtime),
+        *[arg for path in trained_files(workdir) for arg in ("--ro-bind", "/dev/null", str(path))],
         "--setenv", "HOME", "/tmp", "--setenv", "TFDS_DATA_DIR", str(data),
         "--setenv", "MPLCONFIGDIR", "/tmp", "--chdir", str(workdir),
+        # Last: the sandbox's own root (the folders bwrap made for the mounts above) read-only too.
+        "--remount-ro", "/",
         str(python), "-m", "ipykernel_launcher", "-f", str(runtime / "connection.json"),
     ]
     return argv

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from pathlib import Path
 
-from autograder.host.course import DEFAULT_ASSIGNMENT, ROOT, STUDENT, make_course, read_notebook
+from autograder.host.autograde import autograde_student
+from autograder.host.course import DEFAULT_ASSIGNMENT, ROOT, STUDENT, make_course, read_notebook, submit
 from autograder.host.report import GradeReport
-from autograder.host.settings import SafeGrading, load_settings
-from autograder.host.submission import grade_submission
+from autograder.host.sandbox import tools
+from autograder.host.settings import SafeGrading, db_url, load_settings
 
 
 def grade_notebook(path: Path, assignment: str = DEFAULT_ASSIGNMENT,
@@ -19,16 +19,13 @@ def grade_notebook(path: Path, assignment: str = DEFAULT_ASSIGNMENT,
     ``settings`` default to this course's configuration.  Raises GradingError only when grading
     itself cannot happen (no such file, not a notebook).
     """
+    tools()
     path = Path(path).resolve()
     read_notebook(path)
     settings = settings or load_settings(ROOT)
     with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
-        template = Path(tmp) / "template"
-        make_course(template, assignment)
-        submitted = Path(tmp) / "submitted"
-        submitted.mkdir()
-        shutil.copyfile(path, submitted / path.name)
-        scratch = Path(tmp) / "scratch"
-        scratch.mkdir()
-        outcome = grade_submission(template, assignment, STUDENT, submitted, scratch, settings)
+        course = Path(tmp) / "course"
+        make_course(course, assignment)
+        submit(course, assignment, STUDENT, path)
+        outcome = autograde_student(course, db_url(course), assignment, STUDENT, settings)
     return outcome.report

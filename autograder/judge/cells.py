@@ -13,6 +13,7 @@ import io
 from pathlib import Path
 from typing import Any
 
+from autograder import checks, grading
 from autograder.evidence.read import load
 from autograder.judge.evaluations import verify_evaluations
 from autograder.judge.histories import verify_histories
@@ -44,5 +45,7 @@ def judge(evidence_dir: Path, cells: list[dict]) -> dict[str, tuple[float, str]]
     namespace = load(evidence_dir)
     verify_histories(namespace)
     verify_evaluations(namespace)
-    globals_ = {**namespace, "__builtins__": builtins, "__name__": "__grade_cells__"}
+    # The grading API grade cells call, trusted copies (in the kernel a setup cell may import it).
+    api = {"checks": checks, "grade": grading.grade, "require": grading.require, "var": grading.var}
+    globals_ = {**namespace, **api, "__builtins__": builtins, "__name__": "__grade_cells__"}
     return {c["grade_id"]: run_cell(c["source"], globals_, float(c["max_points"])) for c in cells}

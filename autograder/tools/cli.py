@@ -42,7 +42,8 @@ def cmd_grade_all(args: argparse.Namespace, extra: list[str]) -> int:
     from autograder.host.classroom import grade_all
 
     course = args.course.resolve()
-    summary = grade_all(course, args.assignment, load_settings(course, overrides(args, extra)))
+    config = overrides(args, extra)
+    summary = grade_all(course, args.assignment, load_settings(course, config), overrides=config)
     print("\n".join(summary.lines()))
     return 0
 

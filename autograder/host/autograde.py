@@ -1,0 +1,171 @@
+"""Runs on the host: autograde one student's submission with ``nbgrader autograde``, then read it back.
+
+nbgrader itself grades, in the course, with the course's configuration (whose preprocessors
+sandbox the kernel and take the scores from the clean judge, :mod:`autograder.host.preprocessors`),
+so the gradebook and ``autograded/`` hold exactly what the Formgrader's button would leave.
+This module adds what a class run needs around it: a look at the submitted folder first
+(missing, renamed or unreadable notebooks, which nbgrader cannot grade), a time limit on the
+whole nbgrader process, zeros with the reason where nbgrader could not grade, and an
+:class:`~autograder.host.report.Outcome` read back from the gradebook and the graded notebooks.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import nbformat
+
+from autograder.host.course import nbgrader_env
+from autograder.host.report import CellGrade, GradeReport, Outcome
+from autograder.host.settings import SafeGrading
+from autograder.host.submission import METADATA
+
+STARTUP_SECONDS = 120  # nbgrader's own start, the kernel's start and the judge's, beyond the limits
+
+
+def assignment_notebooks(db_url: str, assignment: str) -> list[str]:
+    """The notebook names of ``assignment`` in the gradebook, in nbgrader's order."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(db_url) as gb:
+        return [nb.name for nb in gb.find_assignment(assignment).notebooks]
+
+
+def look_at_submission(folder: Path, notebooks: list[str]) -> tuple[list[str], bool]:
+    """Notes on what nbgrader will not find in ``folder``, and whether nbgrader can grade it at all."""
+    notes, readable = [], 0
+    found = {p.stem for p in folder.glob("*.ipynb")} if folder.is_dir() else set()
+    for name in notebooks:
+        path = folder / f"{name}.ipynb"
+        if not path.is_file():
+            notes.append(f"no {name}.ipynb submitted: it scores 0")
+            continue
+        try:
+            nbformat.read(path, as_version=4)
+            readable += 1
+        except Exception as exc:  # invalid JSON, empty file, wrong structure
+            first = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+            notes.append(f"{name}.ipynb is not a readable Jupyter notebook ({first})")
+            return notes, False
+    others = sorted(found - set(notebooks))
+    if others and readable < len(notebooks):
+        notes.append(f"found {', '.join(o + '.ipynb' for o in others[:3])} instead: nbgrader grades "
+                     "notebooks by their released names (rename it in submitted/ and grade again)")
+    return notes, readable > 0
+
+
+def settings_arguments(settings: SafeGrading) -> list[str]:
+    """``settings`` as nbgrader command-line arguments, so nbgrader's preprocessors use exactly them."""
+    return [f"--SafeGrading.{name}={getattr(settings, name)!r}" for name in settings.trait_names()
+            if settings.trait_metadata(name, "config")]
+
+
+def _run(cmd: list[str], cwd: Path, timeout: float) -> tuple[int | None, str]:
+    """Run ``cmd`` in its own session; on timeout kill the whole group. (returncode or None, log)."""
+    proc = subprocess.Popen(cmd, cwd=cwd, env=nbgrader_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+        return proc.returncode, out
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, _ = proc.communicate()
+        return None, out
+
+
+def run_autograde(course: Path, db_url: str, assignment: str, student: str,
+                  settings: SafeGrading) -> str | None:
+    """``nbgrader autograde ASSIGNMENT --student STUDENT --force`` in ``course``; why it failed, or None.
+
+    The gradebook and the settings are passed on the command line, so nbgrader uses exactly
+    the ones this run resolved (command-line overrides included).
+    """
+    limit = settings.timeout + settings.judge_timeout + STARTUP_SECONDS
+    code, log = _run([sys.executable, "-m", "nbgrader", "autograde", assignment, "--student", student,
+                      "--force", f"--CourseDirectory.db_url={db_url}", *settings_arguments(settings)],
+                     course, limit)
+    if code == 0:
+        return None
+    if code is None:
+        return f"nbgrader autograde was stopped after {limit:g} s"
+    errors = [line for line in log.splitlines() if "ERROR" in line or "Error" in line]
+    return f"nbgrader autograde failed: {(errors or log.splitlines() or ['?'])[-1].strip()[:300]}"
+
+
+def record_zeros(db_url: str, assignment: str, student: str, submitted: Path) -> None:
+    """Score every grade of the submission 0, autograded (as nbgrader does for a missing notebook)."""
+    from nbgrader.api import Gradebook
+    from nbgrader.utils import parse_utc
+
+    stamp = submitted / "timestamp.txt"
+    text = stamp.read_text().strip() if stamp.is_file() else ""
+    timestamp = parse_utc(text) if text else None
+    with Gradebook(db_url) as gb, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # nbgrader's update_or_create_submission trips autoflush warnings
+        gb.update_or_create_student(student)
+        extra = {"timestamp": timestamp} if timestamp else {}
+        submission = gb.update_or_create_submission(assignment, student, **extra)
+        for notebook in submission.notebooks:
+            for grade in notebook.grades:
+                grade.auto_score = 0
+                grade.needs_manual_grade = False
+        gb.db.commit()
+
+
+def _messages_and_notes(path: Path) -> tuple[dict[str, str], list[str]]:
+    """grade_id -> the verdict a graded notebook shows; the problems grading noted in it."""
+    if not path.is_file():
+        return {}, []
+    nb = nbformat.read(path, as_version=4)
+    messages = {}
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("grade") and cell.cell_type == "code":
+            streams = [o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream"]
+            messages[meta["grade_id"]] = "".join(streams).strip()
+    return messages, list(nb.metadata.get(METADATA, {}).get("problems", []))
+
+
+def read_outcome(course: Path, db_url: str, assignment: str, student: str, notebooks: list[str],
+                 notes: list[str]) -> Outcome:
+    """What the gradebook and the graded notebooks say about one student's submission."""
+    from autograder.host.course import scores_from_gradebook
+
+    outcome = Outcome(student, problems=list(notes))
+    cells = []
+    for name in notebooks:
+        graded = course / "autograded" / student / assignment / f"{name}.ipynb"
+        messages, problems = _messages_and_notes(graded)
+        outcome.problems += [p for p in problems if p not in outcome.problems]
+        for gid, points, max_points in scores_from_gradebook(db_url, assignment, name, student):
+            label = gid if len(notebooks) == 1 else f"{name}:{gid}"
+            message = messages.get(gid) or "not graded: " + "; ".join(
+                outcome.problems or [f"{gid} is not in the graded notebook"])
+            cells.append(CellGrade(label, points, max_points, message))
+        if graded.is_file():
+            outcome.autograded_dir = graded.parent
+    outcome.report = GradeReport(sum(c.points for c in cells), sum(c.max_points for c in cells), cells)
+    return outcome
+
+
+def autograde_student(course: Path, db_url: str, assignment: str, student: str,
+                      settings: SafeGrading) -> Outcome:
+    """Grade one collected submission in ``course`` with nbgrader (safely, by the course's config)."""
+    started = time.perf_counter()
+    folder = course / "submitted" / student / assignment
+    notebooks = assignment_notebooks(db_url, assignment)
+    notes, gradable = look_at_submission(folder, notebooks)
+    failure = run_autograde(course, db_url, assignment, student, settings) if gradable else None
+    if failure:
+        notes.append(failure)
+    if not gradable or failure:
+        record_zeros(db_url, assignment, student, folder)
+    outcome = read_outcome(course, db_url, assignment, student, notebooks, notes)
+    outcome.seconds = time.perf_counter() - started
+    return outcome

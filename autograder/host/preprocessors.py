@@ -1,0 +1,190 @@
+"""Runs on the host, inside nbgrader: the preprocessors that make ``nbgrader autograde`` safe.
+
+The course's ``nbgrader_config.py`` puts them in nbgrader's own ``Autograde`` pipeline, so
+the Formgrader's Autograde button, ``nbgrader autograde`` and ``python -m autograder
+grade-all`` all grade the same way, and nbgrader's own ``SaveAutoGrades`` and
+``AssignLatePenalties`` write the gradebook as they always do:
+
+- :class:`CheckSubmission` (first of the sanitize steps) notes what the student changed in
+  the graded structure and refuses a notebook too big to run;
+- :class:`SandboxedExecute` (in place of nbgrader's ``Execute``) runs the student's kernel in
+  the sandbox with the time and memory limits; a kernel that dies or a submission over its
+  time limit is graded on what ran before;
+- :class:`CleanJudge` (right after it) scores the kernel's evidence in a clean process with
+  the gradebook's trusted grade cells and writes the verdicts as the grade cells' outputs,
+  which is what ``SaveAutoGrades`` reads.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.manager import AsyncKernelManager
+from nbclient.exceptions import DeadKernelError
+from nbformat import NotebookNode
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from nbgrader.utils import determine_grade, is_grade
+from traitlets import Bool
+
+from autograder.evidence.records import ENV_DIR
+from autograder.host.course import trusted_grade_cells
+from autograder.host.sandbox import KERNEL_NAME, tools, trained_files, write_kernel_spec
+from autograder.host.settings import SafeGrading
+from autograder.host.submission import (
+    METADATA,
+    annotate_verdicts,
+    grade_id,
+    kernel_events,
+    run_judge,
+    structure_notes,
+    tampering_note,
+    too_big,
+)
+
+
+def notes_of(nb: NotebookNode) -> list[str]:
+    """What grading noticed about this notebook so far (kept in its metadata)."""
+    return list(nb.metadata.get(METADATA, {}).get("problems", []))
+
+
+def _note(nb: NotebookNode, *notes: str) -> None:
+    nb.metadata.setdefault(METADATA, {}).setdefault("problems", []).extend(notes)
+
+
+class CheckSubmission(NbGraderPreprocessor):
+    """Notes grade cells the student deleted, copied, moved or retyped; refuses a huge notebook.
+
+    Runs before nbgrader's own sanitizing (which restores the tests, so the changes would no
+    longer show).  A copy of a graded cell keeps its code but loses its nbgrader metadata, so
+    the first copy is graded.  A refused notebook is not executed; every grade cell then
+    scores 0 with the reason.
+    """
+
+    def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
+        info = resources["nbgrader"]
+        cells = trusted_grade_cells(info["db_url"], info["assignment"], info["notebook"])
+        nb.metadata.pop(METADATA, None)  # the student's own claims about grading are not kept
+        _note(nb, *structure_notes(nb, cells))
+        seen: set[str] = set()
+        for cell in nb.cells:  # a copy of a graded cell stays as plain code, not a second test
+            gid = grade_id(cell)
+            if gid in seen:
+                del cell.metadata["nbgrader"]  # nbgrader's DeduplicateIds leaves {}, then rejects it
+            elif gid:
+                seen.add(gid)
+        reason = too_big(nb)
+        if reason:
+            _note(nb, reason)
+            nb.metadata[METADATA]["refused"] = True
+        return nb, resources
+
+
+class SandboxedExecute(Execute):
+    """nbgrader's ``Execute``, with the student's kernel in the sandbox (:mod:`autograder.host.sandbox`).
+
+    The kernel sees only its own autograded folder and an evidence folder; the settings are
+    :class:`~autograder.host.settings.SafeGrading`'s.  Each cell gets the per-cell limit, never
+    more than what is left of the submission's; past that, the remaining cells are not run.
+    """
+
+    # A cell over its limit is interrupted and the next one runs; output that stops arriving
+    # after the reply is no reason to fail the whole submission.
+    interrupt_on_timeout = Bool(True).tag(config=True)
+    raise_on_iopub_timeout = Bool(False).tag(config=True)
+
+    def preprocess(self, nb: NotebookNode, resources: dict, km: Any = None) -> tuple[NotebookNode, dict]:
+        tools()  # refuse to run a student's code without the sandbox, saying how to install it
+        settings = SafeGrading(parent=self)
+        scratch = Path(tempfile.mkdtemp(prefix="autograde-"))
+        resources[METADATA] = {"scratch": scratch, "settings": settings, "finished": False}
+        if nb.metadata.get(METADATA, {}).get("refused"):
+            return nb, resources
+        workdir = Path(resources.get("metadata", {}).get("path") or ".").resolve()
+        folders = {name: scratch / name for name in ("evidence", "runtime", "jupyter")}
+        for folder in folders.values():
+            folder.mkdir()
+        write_kernel_spec(folders["jupyter"], workdir, folders["evidence"], folders["runtime"],
+                          settings.limits, {**settings.environment(), ENV_DIR: str(folders["evidence"])})
+        self._kernel_dir = folders["jupyter"] / "kernels"
+        hidden = [str(path.relative_to(workdir)) for path in trained_files(workdir)]
+        if hidden:
+            _note(nb, f"{', '.join(hidden[:3])}{', ...' if len(hidden) > 3 else ''} handed in beside the "
+                      "notebook: trained models and arrays are not loaded when grading; results must "
+                      "come from this run")
+        self._deadline = time.monotonic() + settings.timeout
+        self._settings = settings
+        self._stopped = False
+        self.timeout_func = self._cell_timeout
+        try:
+            super().preprocess(nb, resources)
+            resources[METADATA]["finished"] = not self._stopped
+        except DeadKernelError:
+            _note(nb, "the kernel died (the notebook exited or crashed it); graded what ran before")
+        if self._stopped:
+            _note(nb, f"stopped after the {settings.timeout:g} s time limit (a cell hangs or runs too "
+                      "long); graded what ran before")
+        return nb, resources
+
+    def create_kernel_manager(self) -> AsyncKernelManager:
+        """A kernel manager that knows only the sandboxed kernel spec."""
+        self.km = AsyncKernelManager(kernel_name=KERNEL_NAME, config=self.config,
+                                     kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(self._kernel_dir)]))
+        return self.km
+
+    def _cell_timeout(self, cell: NotebookNode) -> int:
+        left = self._deadline - time.monotonic()
+        return max(1, int(min(self._settings.cell_limit, left)))
+
+    def preprocess_cell(self, cell: NotebookNode, resources: dict, index: int) -> tuple[NotebookNode, dict]:
+        if cell.cell_type == "code" and time.monotonic() >= self._deadline:
+            self._stopped = True
+            return cell, resources
+        return super().preprocess_cell(cell, resources, index)
+
+
+class CleanJudge(NbGraderPreprocessor):
+    """Scores the evidence in a clean process and writes each verdict as its grade cell's output.
+
+    The grade cells' source comes from the gradebook, never from the submission.  When the
+    notebook's own grade cells claimed more than the judge confirms, the feedback says so.
+    """
+
+    def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
+        state = resources.get(METADATA)
+        if state is None:
+            raise RuntimeError("CleanJudge needs SandboxedExecute before it in "
+                               "Autograde.autograde_preprocessors (see nbgrader_config.py)")
+        info = resources["nbgrader"]
+        settings: SafeGrading = state["settings"]
+        scratch: Path = state["scratch"]
+        try:
+            cells = trusted_grade_cells(info["db_url"], info["assignment"], info["notebook"])
+            if nb.metadata.get(METADATA, {}).get("refused"):
+                verdicts = {c["grade_id"]: (0.0, "not graded") for c in cells}
+            else:
+                verdicts, failure = run_judge(scratch / "evidence", cells, scratch, settings)
+                if failure is not None:
+                    _note(nb, f"the judge could not check the evidence: {failure}")
+                _note(nb, *kernel_events(nb, settings))
+                if state["finished"]:
+                    _note(nb, *tampering_note(self._claimed(nb), {g: p for g, (p, _) in verdicts.items()}))
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        problems = notes_of(nb)
+        prefix = ("; ".join(problems) + "\n") if problems else ""
+        annotate_verdicts(nb, {g: (points, prefix + message) for g, (points, message) in verdicts.items()})
+        return nb, resources
+
+    def _claimed(self, nb: NotebookNode) -> dict[str, float]:
+        """What the notebook's own grade cells scored, read the way nbgrader reads them."""
+        claimed = {}
+        for cell in nb.cells:
+            if cell.cell_type == "code" and is_grade(cell):
+                points, _ = determine_grade(cell, self.log)
+                claimed[grade_id(cell)] = float(points or 0.0)
+        return claimed
