@@ -50,7 +50,7 @@ lab: data
 test: data sandbox-tools browser-tools postgres-tools
 	$(PY) -m ruff check .
 	$(VENV)/bin/lint-imports --no-cache
-	$(PY) -m pytest
+	$(PY) -m pytest --durations=25
 
 # The fast tier: no real MNIST (TFDS's mock data instead), no training, no browser, no
 # database server; under a minute.
