@@ -69,15 +69,14 @@ class GradedClass:
 
 @pytest.fixture(scope="module")
 def graded_class(tmp_path_factory) -> GradedClass:
-    """One class: the solution twice, the blank release, and each mistake; autograded once."""
+    """One class: the solution, the solution then a hang, the blank release and each mistake; graded once."""
     from autograder.host.classroom import grade_all
     from autograder.host.course import make_course, submit
 
     course = tmp_path_factory.mktemp("class") / "course"
     make_course(course)
     work = tmp_path_factory.mktemp("submissions")
-    students = {"solution": SOURCE_NOTEBOOK, "solution_again": SOURCE_NOTEBOOK,
-                "blank": RELEASE_NOTEBOOK}
+    students = {"solution": SOURCE_NOTEBOOK, "blank": RELEASE_NOTEBOOK}
     for name in EXPECTED:
         students[name] = apply_edits(SOURCE_NOTEBOOK, MISTAKE_EDITS[name], work / f"{name}.ipynb")
     hanging = nbformat.read(SOURCE_NOTEBOOK, as_version=4)
@@ -120,9 +119,10 @@ def test_blank_release_gets_zero_and_says_what_is_missing(graded):
     assert "not defined" in split and "Run all cells above" in split
 
 
-def test_grading_the_same_notebook_twice_gives_identical_results(graded):
-    """Seeded training and deterministic ops: same notebook, same points and messages per cell."""
-    first, second = graded["solution"], graded["solution_again"]
+def test_grading_the_same_work_twice_gives_identical_results(graded):
+    """Seeded training and deterministic ops: the same code (solution_then_hang only adds a last
+    cell), graded in two kernels, gets the same points and accuracies in every cell."""
+    first, second = graded["solution"], graded["solution_then_hang"]
     assert [(c.grade_id, c.points) for c in first.cells] == \
         [(c.grade_id, c.points) for c in second.cells]
 

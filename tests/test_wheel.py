@@ -23,7 +23,10 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import ROOT
+
+pytestmark = pytest.mark.slow  # builds a wheel and a virtual environment (~15 s): not for the quick tier
+
 DIST = "mnist_batch_size_course"
 PROJECT_FILES = ("pyproject.toml", "README.md", "setup.py", "setup.cfg", "MANIFEST.in", "LICENSE")
 PACKAGES = ("autograder", "mnist_ref")

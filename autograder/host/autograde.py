@@ -5,7 +5,7 @@ sandbox the kernel and take the scores from the clean judge, :mod:`autograder.ho
 so the gradebook and ``autograded/`` hold exactly what the Formgrader's button would leave.
 This module adds what a class run needs around it: a look at the submitted folder first
 (missing, renamed or unreadable notebooks, which nbgrader cannot grade), a time limit on the
-whole nbgrader process, zeros with the reason where nbgrader could not grade, and an
+whole nbgrader process, zeros with the reason where nbgrader cannot grade, and an
 :class:`~autograder.host.report.Outcome` read back from the gradebook and the graded notebooks.
 """
 
@@ -132,18 +132,29 @@ def _messages_and_notes(path: Path) -> tuple[dict[str, str], list[str]]:
     return messages, list(nb.metadata.get(METADATA, {}).get("problems", []))
 
 
+def _scores(db_url: str, assignment: str, notebook: str, student: str) -> list[tuple[str, float, float]]:
+    """The gradebook's scores of one submitted notebook; zeros if nbgrader never recorded it."""
+    from nbgrader.api import MissingEntry
+
+    from autograder.host.course import scores_from_gradebook, trusted_grade_cells
+
+    try:
+        return scores_from_gradebook(db_url, assignment, notebook, student)
+    except MissingEntry:
+        cells = trusted_grade_cells(db_url, assignment, notebook)
+        return [(c["grade_id"], 0.0, float(c["max_points"])) for c in cells]
+
+
 def read_outcome(course: Path, db_url: str, assignment: str, student: str, notebooks: list[str],
                  notes: list[str]) -> Outcome:
     """What the gradebook and the graded notebooks say about one student's submission."""
-    from autograder.host.course import scores_from_gradebook
-
     outcome = Outcome(student, problems=list(notes))
     cells = []
     for name in notebooks:
         graded = course / "autograded" / student / assignment / f"{name}.ipynb"
         messages, problems = _messages_and_notes(graded)
         outcome.problems += [p for p in problems if p not in outcome.problems]
-        for gid, points, max_points in scores_from_gradebook(db_url, assignment, name, student):
+        for gid, points, max_points in _scores(db_url, assignment, name, student):
             label = gid if len(notebooks) == 1 else f"{name}:{gid}"
             message = messages.get(gid) or "not graded: " + "; ".join(
                 outcome.problems or [f"{gid} is not in the graded notebook"])
@@ -162,9 +173,9 @@ def autograde_student(course: Path, db_url: str, assignment: str, student: str,
     notebooks = assignment_notebooks(db_url, assignment)
     notes, gradable = look_at_submission(folder, notebooks)
     failure = run_autograde(course, db_url, assignment, student, settings) if gradable else None
-    if failure:
+    if failure:  # the gradebook keeps what nbgrader wrote (no score is overwritten); the report says why
         notes.append(failure)
-    if not gradable or failure:
+    if not gradable:
         record_zeros(db_url, assignment, student, folder)
     outcome = read_outcome(course, db_url, assignment, student, notebooks, notes)
     outcome.seconds = time.perf_counter() - started

@@ -90,6 +90,7 @@ class SandboxedExecute(Execute):
     The kernel sees only its own autograded folder and an evidence folder; the settings are
     :class:`~autograder.host.settings.SafeGrading`'s.  Each cell gets the per-cell limit, never
     more than what is left of the submission's; past that, the remaining cells are not run.
+    A kernel manager passed in (``km``) is not used: the kernel is always the sandboxed one.
     """
 
     # A cell over its limit is interrupted and the next one runs; output that stops arriving
@@ -125,6 +126,9 @@ class SandboxedExecute(Execute):
             resources[METADATA]["finished"] = not self._stopped
         except DeadKernelError:
             _note(nb, "the kernel died (the notebook exited or crashed it); graded what ran before")
+        except BaseException:  # nbgrader reports it and skips the judge: leave nothing behind
+            shutil.rmtree(scratch, ignore_errors=True)
+            raise
         if self._stopped:
             _note(nb, f"stopped after the {settings.timeout:g} s time limit (a cell hangs or runs too "
                       "long); graded what ran before")
