@@ -1,9 +1,9 @@
 """Runs on the host: an nbgrader course on disk, and nbgrader's own commands run in it.
 
 A course directory holds ``nbgrader_config.py``, ``source/``, ``release/``, ``submitted/``,
-``autograded/``, ``feedback/`` and the gradebook, as nbgrader lays it out.  Grading makes
-throwaway courses with this project's config and source (:func:`make_course`) so that
-nothing a submission does can reach the real one.
+``autograded/``, ``feedback/`` and the gradebook, as nbgrader lays it out.  The demo, the
+``grade`` command and the tests make throwaway courses with this project's config and source
+(:func:`make_course`), each with its own gradebook; class grading runs in the real course.
 """
 
 from __future__ import annotations

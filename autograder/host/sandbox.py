@@ -5,8 +5,10 @@ capabilities: the file system it sees is the operating system and Python (read-o
 course's ``autograder`` and ``mnist_ref`` packages and the prepared MNIST data (read-only),
 a private /tmp, the folder of its own submission and the evidence folder.  The course
 directory (gradebook, source/ with solutions and hidden tests, release/, other students) is
-not there at all.  ``prlimit`` caps its address space (memory), open files and processes;
-bubblewrap kills every process of the sandbox when the kernel's parent goes away.
+not there at all; trained models and arrays handed in beside the notebook read as empty
+files, and everything else outside its own folders is read-only.  ``prlimit`` caps its
+address space (memory), open files and processes; bubblewrap kills every process of the
+sandbox when the kernel's parent goes away.
 """
 
 from __future__ import annotations
