@@ -10,10 +10,11 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
+
+from tests.helpers import free_port
 
 SUPERUSER = "postgres"
 
@@ -35,13 +36,6 @@ def server_bin() -> Path:
         return Path(on_path).resolve().parent
     raise PostgresUnavailable("PostgreSQL's server (initdb, pg_ctl) is not installed: "
                               "`apt-get install postgresql` (make test does it when run as root)")
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class PostgresServer:

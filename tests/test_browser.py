@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -30,7 +29,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tests.helpers import ROOT, SOURCE_NOTEBOOK
+from tests.helpers import ROOT, SOURCE_NOTEBOOK, free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("prepared_mnist")]
 
@@ -70,13 +69,6 @@ class Lab:
     course: Path
     env: dict[str, str]
     log: Path
-
-
-def free_port() -> int:
-    """A TCP port on localhost that nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def nbgrader(course: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:

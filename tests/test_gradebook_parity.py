@@ -15,13 +15,12 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import sqlalchemy
 
+from autograder.host.course import run_nbgrader
 from autograder.tools.samples import cell_sources, replace_cells
 from tests.helpers import ASSIGNMENT, RELEASE_NOTEBOOK, SOURCE_NOTEBOOK, grading_settings
 
@@ -46,15 +45,6 @@ def honest_partial_work(out: Path) -> Path:
                 if "train_model(" in src and src != release[gid]}
     assert training, "no training cells found in the source notebook"
     return replace_cells(SOURCE_NOTEBOOK, training, out)
-
-
-def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
-    from autograder.host.course import nbgrader_env
-
-    proc = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=nbgrader_env(),
-                          capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, f"nbgrader {args[0]} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-    return proc
 
 
 def class_course(root: Path, name: str, db_url: str | None, notebook: Path, extra_config: str = "") -> Path:
@@ -104,7 +94,7 @@ def gradebook_rows(url: str) -> dict[tuple, tuple]:
 
 def exported(course: Path) -> list[dict]:
     """``nbgrader export``'s CSV for the course, sorted by student."""
-    nbgrader(course, "export", "--to", "grades.csv")
+    run_nbgrader(course, "export", "--to", "grades.csv")
     rows = csv.DictReader(io.StringIO((course / "grades.csv").read_text()))
     return sorted(rows, key=lambda r: r["student_id"])
 
@@ -118,7 +108,7 @@ def graded(tmp_path_factory, postgres_server) -> dict[str, tuple[Path, str]]:
     root = tmp_path_factory.mktemp("parity")
     notebook = honest_partial_work(root / "honest_partial.ipynb")
     stock = class_course(root, "stock", None, notebook, STOCK_PIPELINE)
-    nbgrader(stock, "autograde", ASSIGNMENT, "--force")
+    run_nbgrader(stock, "autograde", ASSIGNMENT, "--force")
     courses = {"stock": stock,
                "safe_sqlite": class_course(root, "safe_sqlite", None, notebook),
                "safe_postgres": class_course(root, "safe_postgres", postgres_server.create_database("parity"),

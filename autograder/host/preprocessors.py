@@ -47,11 +47,6 @@ from autograder.host.submission import (
 )
 
 
-def notes_of(nb: NotebookNode) -> list[str]:
-    """What grading noticed about this notebook so far (kept in its metadata)."""
-    return list(nb.metadata.get(METADATA, {}).get("problems", []))
-
-
 def _note(nb: NotebookNode, *notes: str) -> None:
     nb.metadata.setdefault(METADATA, {}).setdefault("problems", []).extend(notes)
 
@@ -179,7 +174,7 @@ class CleanJudge(NbGraderPreprocessor):
                     _note(nb, *tampering_note(self._claimed(nb), {g: p for g, (p, _) in verdicts.items()}))
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
-        problems = notes_of(nb)
+        problems = nb.metadata.get(METADATA, {}).get("problems", [])
         prefix = ("; ".join(problems) + "\n") if problems else ""
         annotate_verdicts(nb, {g: (points, prefix + message) for g, (points, message) in verdicts.items()})
         return nb, resources
