@@ -9,8 +9,10 @@ c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 c.CourseDirectory.db_url = os.environ.get(
     "NBGRADER_DB_URL", "sqlite:///" + os.path.join(c.CourseDirectory.root, "gradebook.db")
 )
-# Never copy large or generated files from source/ into the release or submissions.
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
+# Never copy large or generated files from source/ into the release or submissions, nor
+# grade-all's per-student log and record (autograded/STUDENT/ASSIGNMENT/grading.*) into feedback.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback",
+                            "grading.log", "grading.json"]
 
 # Executing a student's notebook: a cell that runs longer than this many seconds is
 # interrupted (the cells after it still run), and the kernel is not restarted for another
@@ -43,8 +45,9 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 # The sandbox and the judge have their own limits: c.SafeGrading.timeout (whole submission),
-# .memory_gb, .workers, .judge_timeout, .tensorflow_log_level, .cell_timeout (default:
-# Execute.timeout above).
+# .memory_gb, .judge_timeout, .tensorflow_log_level, .cell_timeout (default: Execute.timeout
+# above), .kernel_threads (CPU threads per kernel); grade-all's Dask cluster: .workers (on
+# this machine) or .scheduler = "tcp://HOST:8786" (an existing cluster).
 # Their defaults and meaning are in autograder/host/settings.py and README ("Settings"); set
 # them here, in ~/.jupyter/nbgrader_config.py, or on the command line (--SafeGrading.timeout=600).
 

@@ -13,7 +13,23 @@ from typing import Any
 from autograder.evidence import write as _evidence  # noqa: F401 - bound before student code
 from mnist_ref.budget import MAX_EPOCHS, MAX_UPDATES, grading_budget, under_grading
 
-__all__ = ["MAX_EPOCHS", "MAX_UPDATES", "grading_budget", "plot_runs", "under_grading"]
+__all__ = ["MAX_EPOCHS", "MAX_UPDATES", "faster_when_graded", "grading_budget", "plot_runs", "under_grading"]
+
+# Training steps per call to TensorFlow while graded; divides the budget's MAX_UPDATES, so the
+# budget still stops at exactly that many updates.
+GRADED_STEPS_PER_EXECUTION = 50
+
+
+def faster_when_graded(model: Any) -> Any:
+    """While nbgrader runs the notebook, let ``fit`` run several steps per call; returns ``model``.
+
+    The same updates in the same order (the same weights), with far less overhead per step:
+    it matters at batch size 1.  In JupyterLab, and for a model compiled with its own
+    ``steps_per_execution``, nothing changes.
+    """
+    if under_grading() and getattr(model, "steps_per_execution", None) == 1:
+        model.steps_per_execution = GRADED_STEPS_PER_EXECUTION
+    return model
 
 
 def plot_runs(histories: Mapping[str, Any], metric: str = "val_accuracy", first_epochs: int = 5):

@@ -38,6 +38,7 @@ class TrainingBudget(tf.keras.callbacks.Callback):
         self.max_updates = max_updates
         self.total_updates = 0
         self._epoch_updates = 0
+        self._first_update: int | None = None
         self._start = 0.0
 
     def on_train_begin(self, logs=None):
@@ -47,11 +48,22 @@ class TrainingBudget(tf.keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch_updates = 0
+        self._first_update = self._updates_so_far()
         self._start = time.perf_counter()
 
+    def _updates_so_far(self) -> int | None:
+        """The optimizer's own step counter, or None without one."""
+        iterations = getattr(getattr(self.model, "optimizer", None), "iterations", None)
+        return None if iterations is None else int(iterations)
+
     def on_train_batch_end(self, batch, logs=None):
-        # Keras passes the index of the last step run (also with steps_per_execution > 1).
-        self._epoch_updates = batch + 1
+        # Count the optimizer's steps: with steps_per_execution > 1, Keras's ``batch`` is the
+        # chunk's last index even when the epoch's data ran out inside the chunk.
+        now = self._updates_so_far()
+        if now is None or self._first_update is None:
+            self._epoch_updates = batch + 1
+        else:
+            self._epoch_updates = now - self._first_update
         if self.max_updates is not None and self.total_updates + self._epoch_updates >= self.max_updates:
             self.model.stop_training = True
 

@@ -9,18 +9,25 @@ every epoch.  :func:`measure_overlap` shows the difference.
 For speed the reference decodes and scales every image once, keeps the splits in memory
 (:func:`load_arrays`) and batches by gathering rows: the same images, labels, split sizes,
 shuffle buffer and batches as a per-image ``map`` pipeline, at a fraction of the cost per step.
+The decoded images come from a cache beside the prepared dataset (:mod:`mnist_ref.decoded_cache`),
+so only the first process decodes the PNG files.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 import tensorflow as tf
-import tensorflow_datasets as tfds
 
+from mnist_ref import decoded_cache
 from mnist_ref.lesson import BATCH_SIZE, BUFFER_SIZE, VALIDATION_FRACTION
+from mnist_ref.offline_data import prepared_dataset_dir
+
+if TYPE_CHECKING:
+    import tensorflow_datasets as tfds
 
 SPLIT_SEED = 20_260_101
 
@@ -62,6 +69,8 @@ def scale(image: tf.Tensor, label: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
 
 def load_raw() -> tuple[dict[str, tf.data.Dataset], tfds.core.DatasetInfo]:
     """TFDS's ``mnist`` as (image, label) pairs, with its info (split sizes)."""
+    import tensorflow_datasets as tfds
+
     return tfds.load("mnist", with_info=True, as_supervised=True)
 
 
@@ -80,14 +89,16 @@ def split_like_lesson(
 
 @lru_cache(maxsize=2)
 def load_arrays(validation_fraction: float = VALIDATION_FRACTION, seed: int = SPLIT_SEED) -> MnistArrays:
-    """Decode and scale all 70,000 images once and split them in memory; cached per process.
+    """Scale all 70,000 images once and split them in memory; cached per process.
 
-    The validation images are a fixed, seeded draw (NumPy, independent of TensorFlow's global
-    seed), so every run and every batch size validates on the same images.
+    The decoded images are read from :mod:`mnist_ref.decoded_cache` (bit for bit what
+    ``tfds.load(..., batch_size=-1)`` returns).  The validation images are a fixed, seeded
+    draw (NumPy, independent of TensorFlow's global seed), so every run and every batch size
+    validates on the same images.
     """
-    (x_full, y_full), (x_test, y_test) = tfds.load(
-        "mnist", split=["train", "test"], as_supervised=True, batch_size=-1
-    )
+    decoded = decoded_cache.load(prepared_dataset_dir())
+    x_full, y_full = tf.constant(decoded.x_train), tf.constant(decoded.y_train)
+    x_test, y_test = tf.constant(decoded.x_test), tf.constant(decoded.y_test)
     num_validation = num_validation_examples(int(x_full.shape[0]), validation_fraction)
     order = np.random.default_rng(seed).permutation(int(x_full.shape[0]))
     validation_rows, train_rows = order[:num_validation], order[num_validation:]

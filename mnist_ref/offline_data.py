@@ -3,7 +3,9 @@
 The folder is checked first (presence, gzip integrity, SHA-256 of the decompressed bytes),
 then TFDS's MNIST builder generates the dataset from the verified files instead of
 downloading them.  TFDS writes into a temporary directory and renames it on success, so a
-failure never leaves a half-written dataset behind.
+failure never leaves a half-written dataset behind.  Last, the decoded images are cached beside
+the dataset (:mod:`mnist_ref.decoded_cache`), so training processes, even with the data folder
+mounted read-only, skip decoding the PNG files.
 """
 
 from __future__ import annotations
@@ -158,14 +160,16 @@ def prepare(idx_dir: Path | None, data_dir: Path | None = None) -> str:
     data_dir = data_dir or tfds_data_dir()
     target = prepared_dataset_dir(data_dir)
     if is_prepared(data_dir):
-        return f"mnist {DATASET_VERSION} already prepared in {target}; nothing to do."
+        cached = _cache_decoded(target)
+        return f"mnist {DATASET_VERSION} already prepared in {target}; {cached or 'nothing to do.'}"
     if idx_dir is None and os.environ.get(ENV_IDX_DIR):
         idx_dir = Path(os.environ[ENV_IDX_DIR])
     if idx_dir is None:
         import tensorflow_datasets as tfds
 
         tfds.builder(DATASET_NAME, data_dir=os.fspath(data_dir)).download_and_prepare()
-        return f"mnist {DATASET_VERSION} downloaded by TFDS into {target}."
+        cached = _cache_decoded(target) or "its decoded-array cache was valid."
+        return f"mnist {DATASET_VERSION} downloaded by TFDS into {target}; {cached}"
     idx_dir = Path(idx_dir).expanduser().resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=".mnist-idx-", dir=data_dir))
@@ -177,7 +181,20 @@ def prepare(idx_dir: Path | None, data_dir: Path | None = None) -> str:
         _remove_empty_parents(target, stop=data_dir)
         # TFDS creates an empty downloads/extracted even though nothing was downloaded.
         _remove_empty_parents(data_dir / "downloads" / "extracted", stop=data_dir)
-    return f"mnist {DATASET_VERSION} prepared from {idx_dir} into {target}."
+    cached = _cache_decoded(target) or "its decoded-array cache was valid."
+    return f"mnist {DATASET_VERSION} prepared from {idx_dir} into {target}; {cached}"
+
+
+def _cache_decoded(target: Path) -> str:
+    """Verify or (re)build the decoded-array cache of ``target``; a sentence, "" if it was valid."""
+    from mnist_ref.decoded_cache import cache_path, ensure
+
+    try:
+        written = ensure(target)
+    except OSError as exc:
+        return (f"could not write the decoded-array cache {cache_path(target)} ({exc}); "
+                "training will decode the images in every process.")
+    return f"decoded arrays cached in {cache_path(target)}." if written else ""
 
 
 def _remove_empty_parents(path: Path, stop: Path) -> None:

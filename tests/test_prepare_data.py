@@ -49,7 +49,8 @@ def test_builds_tfds_mnist_301_with_the_download_splits_and_features(built):
         ["mnist", "mnist/3.0.1"]
         + [f"mnist/3.0.1/{n}" for n in ("dataset_info.json", "features.json",
                                         "mnist-test.tfrecord-00000-of-00001",
-                                        "mnist-train.tfrecord-00000-of-00001")]
+                                        "mnist-train.tfrecord-00000-of-00001",
+                                        "mnist_ref-decoded.bin")]  # mnist_ref.decoded_cache
     )
 
 

@@ -147,10 +147,12 @@ def test_an_unreadable_notebook_is_named_and_not_handed_to_nbgrader(tmp_path, te
 
 
 def test_every_safe_grading_setting_reaches_nbgrader_on_its_command_line():
-    args = settings_arguments(SafeGrading(timeout=60, cell_timeout=30, memory_gb=4, workers=2))
+    args = settings_arguments(SafeGrading(timeout=60, cell_timeout=30, memory_gb=4, workers=2,
+                                          kernel_threads=2, scheduler="tcp://10.0.0.5:8786"))
     assert {"--SafeGrading.timeout=60.0", "--SafeGrading.cell_timeout=30.0", "--SafeGrading.memory_gb=4.0",
             "--SafeGrading.workers=2", "--SafeGrading.judge_timeout=180.0",
-            "--SafeGrading.tensorflow_log_level=2"} == set(args)
+            "--SafeGrading.tensorflow_log_level=2", "--SafeGrading.kernel_threads=2",
+            "--SafeGrading.scheduler='tcp://10.0.0.5:8786'"} == set(args)
 
 
 # ------------------------------------------------------------------ notes after the run

@@ -1,32 +1,26 @@
-"""Runs on the host: autograde one student's submission with ``nbgrader autograde``, then read it back.
+"""Runs on the host and on grading workers: nbgrader's autograde of one submission, and what it left.
 
-nbgrader itself grades, in the course, with the course's configuration (whose preprocessors
-sandbox the kernel and take the scores from the clean judge, :mod:`autograder.host.preprocessors`),
-so the gradebook and ``autograded/`` hold exactly what the Formgrader's button would leave.
-This module adds what a class run needs around it: a look at the submitted folder first
-(missing, renamed or unreadable notebooks, which nbgrader cannot grade), a time limit on the
-whole nbgrader process, zeros with the reason where nbgrader cannot grade, and an
+nbgrader itself grades, with the course's configuration (whose preprocessors sandbox the kernel
+and take the scores from the clean judge, :mod:`autograder.host.preprocessors`), so the gradebook
+and ``autograded/`` hold exactly what the Formgrader's button would leave.  Around it, what a
+class run needs: a look at the submitted folder first (missing, renamed or unreadable notebooks,
+which nbgrader cannot grade), zeros with the reason where nbgrader cannot grade, and an
 :class:`~autograder.host.report.Outcome` read back from the gradebook and the graded notebooks.
 """
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 import warnings
 from pathlib import Path
 
 import nbformat
+from traitlets.config import Config
 
-from autograder.host.course import nbgrader_env
 from autograder.host.report import CellGrade, GradeReport, Outcome
 from autograder.host.settings import SafeGrading
 from autograder.host.submission import METADATA
 
-STARTUP_SECONDS = 120  # nbgrader's own start, the kernel's start and the judge's, beyond the limits
+STARTUP_SECONDS = 120  # the kernel's start, the judge's and nbgrader's own work, beyond the limits
 
 
 def assignment_notebooks(db_url: str, assignment: str) -> list[str]:
@@ -66,36 +60,33 @@ def settings_arguments(settings: SafeGrading) -> list[str]:
             if settings.trait_metadata(name, "config")]
 
 
-def _run(cmd: list[str], cwd: Path, timeout: float) -> tuple[int | None, str]:
-    """Run ``cmd`` in its own session; on timeout kill the whole group. (returncode or None, log)."""
-    proc = subprocess.Popen(cmd, cwd=cwd, env=nbgrader_env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    try:
-        out, _ = proc.communicate(timeout=timeout)
-        return proc.returncode, out
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, _ = proc.communicate()
-        return None, out
+def outer_limit(settings: SafeGrading) -> float:
+    """Seconds grading one submission may take in all before its worker gives up on it."""
+    return settings.timeout + settings.judge_timeout + STARTUP_SECONDS
 
 
-def run_autograde(course: Path, db_url: str, assignment: str, student: str,
-                  settings: SafeGrading) -> str | None:
-    """``nbgrader autograde ASSIGNMENT --student STUDENT --force`` in ``course``; why it failed, or None.
+def autograde_here(config: Config, assignment: str, student: str) -> tuple[str | None, str]:
+    """nbgrader's ``Autograde`` of one submission in this process: (why it failed or None, its log).
 
-    The gradebook and the settings are passed on the command line, so nbgrader uses exactly
-    the ones this run resolved (command-line overrides included).
+    Run as the Formgrader's ``NbGraderAPI.autograde`` runs it, with ``config`` (the course's
+    configuration, whose ``CourseDirectory`` names the course and its gradebook).
     """
-    limit = settings.timeout + settings.judge_timeout + STARTUP_SECONDS
-    code, log = _run([sys.executable, "-m", "nbgrader", "autograde", assignment, "--student", student,
-                      "--force", f"--CourseDirectory.db_url={db_url}", *settings_arguments(settings)],
-                     course, limit)
-    if code == 0:
-        return None
-    if code is None:
-        return f"nbgrader autograde was stopped after {limit:g} s"
-    errors = [line for line in log.splitlines() if "ERROR" in line or "Error" in line]
-    return f"nbgrader autograde failed: {(errors or log.splitlines() or ['?'])[-1].strip()[:300]}"
+    from nbgrader.converters import Autograde
+    from nbgrader.coursedir import CourseDirectory
+    from nbgrader.utils import capture_log, temp_attrs
+
+    coursedir = CourseDirectory(config=config)
+    with temp_attrs(coursedir, assignment_id=assignment, student_id=student), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # nbgrader's update_or_create_submission trips autoflush warnings
+        app = Autograde(coursedir=coursedir, config=config)
+        app.force = app.create_student = True
+        answer = capture_log(app)
+    log = answer.get("log", "")
+    if answer.get("success"):
+        return None, log
+    lines = (answer.get("error") or log or "?").strip().splitlines()
+    errors = [line for line in lines if "Error" in line or "ERROR" in line] or lines
+    return f"nbgrader autograde failed: {errors[-1].strip()[:300]}", log
 
 
 def record_zeros(db_url: str, assignment: str, student: str, submitted: Path) -> None:
@@ -162,21 +153,4 @@ def read_outcome(course: Path, db_url: str, assignment: str, student: str, noteb
         if graded.is_file():
             outcome.autograded_dir = graded.parent
     outcome.report = GradeReport(sum(c.points for c in cells), sum(c.max_points for c in cells), cells)
-    return outcome
-
-
-def autograde_student(course: Path, db_url: str, assignment: str, student: str,
-                      settings: SafeGrading) -> Outcome:
-    """Grade one collected submission in ``course`` with nbgrader (safely, by the course's config)."""
-    started = time.perf_counter()
-    folder = course / "submitted" / student / assignment
-    notebooks = assignment_notebooks(db_url, assignment)
-    notes, gradable = look_at_submission(folder, notebooks)
-    failure = run_autograde(course, db_url, assignment, student, settings) if gradable else None
-    if failure:  # the gradebook keeps what nbgrader wrote (no score is overwritten); the report says why
-        notes.append(failure)
-    if not gradable:
-        record_zeros(db_url, assignment, student, folder)
-    outcome = read_outcome(course, db_url, assignment, student, notebooks, notes)
-    outcome.seconds = time.perf_counter() - started
     return outcome

@@ -42,19 +42,30 @@ def run_nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
     return proc
 
 
+def own_config(config: str, db_url: str | None = None) -> str:
+    """``config`` (a course's nbgrader_config.py) pinned to the folder it is written to.
+
+    Whatever root or gradebook the original names, the copy's root is its own folder and its
+    gradebook ``db_url``, by default SQLite in that folder.
+    """
+    url = repr(db_url) if db_url else '"sqlite:///" + os.path.join(c.CourseDirectory.root, "gradebook.db")'
+    return (f"{config.rstrip()}\n\n# Made by autograder.host.course.make_course: it keeps to itself.\n"
+            "import os\n"
+            "c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))\n"
+            f"c.CourseDirectory.db_url = {url}\n")
+
+
 def make_course(course: Path, assignment: str = DEFAULT_ASSIGNMENT, source_root: Path = ROOT,
                 db_url: str | None = None) -> None:
     """A new course directory with ``source_root``'s config and ``assignment`` generated.
 
-    Its gradebook is ``db_url``, by default SQLite in the new course (wherever it is copied to),
-    never the one the copied config (or ``NBGRADER_DB_URL``) names: it writes only to itself.
+    Its root is its own folder and its gradebook ``db_url``, by default SQLite in the new course
+    (wherever it is copied to), never the ones the copied config (or ``NBGRADER_DB_URL``) names:
+    it writes only to itself.
     """
     course.mkdir(parents=True, exist_ok=True)
     config = (source_root / "nbgrader_config.py").read_text()
-    url = repr(db_url) if db_url else '"sqlite:///" + os.path.join(c.CourseDirectory.root, "gradebook.db")'
-    (course / "nbgrader_config.py").write_text(
-        f"{config.rstrip()}\n\n# Made by autograder.host.course.make_course: it keeps its own gradebook.\n"
-        f"c.CourseDirectory.db_url = {url}\n")
+    (course / "nbgrader_config.py").write_text(own_config(config, db_url))
     src = source_root / "source" / assignment
     if not src.is_dir():
         raise GradingError(f"no assignment {assignment!r} in {source_root / 'source'}")

@@ -13,6 +13,10 @@ grade-all`` all grade the same way, and nbgrader's own ``SaveAutoGrades`` and
 - :class:`CleanJudge` (right after it) scores the kernel's evidence in a clean process with
   the gradebook's trusted grade cells and writes the verdicts as the grade cells' outputs,
   which is what ``SaveAutoGrades`` reads.
+
+Class grading runs those two on Dask workers; the collecting process then runs the same
+pipeline in the real course with :class:`ReplayGraded` in their place (:func:`replay_pipeline`),
+so nbgrader's own steps record the worker's results.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from nbgrader.utils import determine_grade, is_grade
-from traitlets import Bool
+from traitlets import Bool, Enum, Unicode
 
 from autograder.evidence.records import ENV_DIR
 from autograder.host.course import trusted_grade_cells
@@ -92,6 +96,8 @@ class SandboxedExecute(Execute):
     # after the reply is no reason to fail the whole submission.
     interrupt_on_timeout = Bool(True).tag(config=True)
     raise_on_iopub_timeout = Bool(False).tag(config=True)
+    # The kernel's state is worthless once every cell ran: stop it at once (saves ~1.5 s).
+    shutdown_kernel = Enum(["graceful", "immediate"], default_value="immediate").tag(config=True)
 
     def preprocess(self, nb: NotebookNode, resources: dict, km: Any = None) -> tuple[NotebookNode, dict]:
         tools()  # refuse to run a student's code without the sandbox, saying how to install it
@@ -187,3 +193,41 @@ class CleanJudge(NbGraderPreprocessor):
                 points, _ = determine_grade(cell, self.log)
                 claimed[grade_id(cell)] = float(points or 0.0)
         return claimed
+
+
+# The steps a worker runs for the collecting process (SandboxedExecute, then CleanJudge).
+GRADING_STEPS = (f"{__name__}.SandboxedExecute", f"{__name__}.CleanJudge")
+
+
+class ReplayGraded(NbGraderPreprocessor):
+    """Puts in the notebook a worker already graded (sandbox and judge), instead of running it again.
+
+    The collecting process of class grading runs nbgrader's ``Autograde`` with this in place
+    of :class:`SandboxedExecute` and :class:`CleanJudge` (:func:`replay_pipeline`), so the
+    gradebook and ``autograded/`` are written by nbgrader's own steps, one submission at a time.
+    """
+
+    graded_dir = Unicode(help="Folder of graded notebooks: STUDENT/NOTEBOOK.ipynb").tag(config=True)
+
+    def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
+        info = resources["nbgrader"]
+        path = Path(self.graded_dir) / info["student"] / f"{info['notebook']}.ipynb"
+        if not path.is_file():
+            raise FileNotFoundError(f"no graded copy of {info['notebook']} for {info['student']} "
+                                    f"in {path.parent}")
+        import nbformat
+
+        return nbformat.read(path, as_version=4), resources
+
+
+def replay_pipeline(preprocessors: list) -> list:
+    """``Autograde.autograde_preprocessors`` with the grading steps replaced by :class:`ReplayGraded`.
+
+    Refuses a pipeline without them: the course would not be graded safely, so neither is this.
+    """
+    names = [p if isinstance(p, str) else f"{p.__module__}.{p.__name__}" for p in preprocessors]
+    if names.count(GRADING_STEPS[0]) != 1 or GRADING_STEPS[1] not in names:
+        raise ValueError("Autograde.autograde_preprocessors must hold SandboxedExecute and CleanJudge "
+                         "(see this project's nbgrader_config.py)")
+    replay = f"{__name__}.ReplayGraded"
+    return [replay if name == GRADING_STEPS[0] else name for name in names if name != GRADING_STEPS[1]]

@@ -28,6 +28,7 @@ KERNEL_NAME = "sandboxed-python3"
 TRAINED_FILE_SUFFIXES = frozenset({".keras", ".h5", ".hdf5", ".pb", ".ckpt", ".index", ".pkl", ".pickle",
                                    ".joblib", ".npy", ".npz", ".pt", ".pth", ".safetensors", ".tflite"})
 PROJECT = Path(__file__).resolve().parents[2]  # holds the autograder and mnist_ref packages
+PACKAGES = ("autograder", "mnist_ref")  # the code a kernel may import, read-only
 
 
 class SandboxUnavailable(RuntimeError):
@@ -81,7 +82,7 @@ def kernel_argv(workdir: Path, evidence: Path, runtime: Path, limits: Limits) ->
         "--ro-bind", "/etc", "/etc", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
         "--ro-bind", str(base), str(base), "--ro-bind", str(venv), str(venv),
     ]
-    for package in ("autograder", "mnist_ref"):
+    for package in PACKAGES:
         argv += ["--ro-bind", str(PROJECT / package), str(PROJECT / package)]
     if (data / "mnist").is_dir():
         argv += ["--ro-bind", str(data / "mnist"), str(data / "mnist")]

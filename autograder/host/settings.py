@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from jupyter_core.paths import jupyter_config_path
-from traitlets import Float, Integer, TraitError, default
+from traitlets import Float, Integer, TraitError, Unicode, default
 from traitlets.config import Config, Configurable
 from traitlets.config.loader import KVArgParseConfigLoader, PyFileConfigLoader
 
@@ -22,6 +22,9 @@ from autograder.host.sandbox import Limits
 
 CONFIG_FILE = "nbgrader_config.py"
 GiB = 1024**3
+# Thread pools a kernel may size from its environment: TensorFlow's two, OpenMP's and BLAS's.
+THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS",
+                    "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 class ConfigError(RuntimeError):
@@ -37,7 +40,14 @@ class SafeGrading(Configurable):
                          "it still run). Default: nbgrader's Execute.timeout, capped at `timeout`; "
                          "0 or less (as Execute.timeout None or -1): no per-cell limit.").tag(config=True)
     memory_gb = Float(8.0, help="Address-space limit of the student's kernel, in GiB.").tag(config=True)
-    workers = Integer(0, help="Submissions graded at once; 0 means one per CPU core.").tag(config=True)
+    workers = Integer(0, help="Submissions graded at once on this machine (the local Dask cluster's "
+                      "workers); 0 means as many as fit: CPU cores // kernel_threads.").tag(config=True)
+    kernel_threads = Integer(1, help="CPU threads for each student's kernel and judge (TensorFlow's "
+                             "intra- and inter-op pools, OpenMP and BLAS), so that workers share the "
+                             "cores instead of fighting over them.").tag(config=True)
+    scheduler = Unicode("", help="Address of an existing Dask scheduler (tcp://HOST:8786) that "
+                        "grade-all sends submissions to; empty: a local cluster on this machine."
+                        ).tag(config=True)
     judge_timeout = Float(180.0, help="Seconds the clean judge may take to score one submission."
                           ).tag(config=True)
     tensorflow_log_level = Integer(2, help="TF_CPP_MIN_LOG_LEVEL for the kernel and the judge "
@@ -67,12 +77,14 @@ class SafeGrading(Configurable):
 
     @property
     def worker_count(self) -> int:
-        """``workers``, with 0 read as one per core."""
-        return self.workers or os.cpu_count() or 1
+        """``workers``, with 0 read as as many as the cores hold at ``kernel_threads`` each."""
+        return self.workers or max(1, (os.cpu_count() or 1) // max(1, self.kernel_threads))
 
     def environment(self) -> dict[str, str]:
-        """Variables the kernel and the judge run with."""
-        return {"TF_CPP_MIN_LOG_LEVEL": str(self.tensorflow_log_level)}
+        """Variables the kernel and the judge run with: log level, and their share of the CPU."""
+        threads = str(max(1, self.kernel_threads))
+        return {"TF_CPP_MIN_LOG_LEVEL": str(self.tensorflow_log_level),
+                **{name: threads for name in THREAD_VARIABLES}}
 
 
 def course_config(course: Path, overrides: Config | None = None) -> Config:

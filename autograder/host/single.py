@@ -1,15 +1,24 @@
-"""Runs on the host: grade one notebook safely in a throwaway course (``python -m autograder grade``)."""
+"""Runs on the host: grade one notebook safely in a throwaway course (``python -m autograder grade``).
+
+The same two steps as class grading, in this process: the pure grading task on a copy of the
+assignment's generated course (made once and cached, :mod:`autograder.host.bundle`), then nbgrader
+recording its result in the throwaway course.
+"""
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from pathlib import Path
 
-from autograder.host.autograde import autograde_student
-from autograder.host.course import DEFAULT_ASSIGNMENT, ROOT, STUDENT, make_course, read_notebook, submit
+from autograder.host.autograde import assignment_notebooks, outer_limit, settings_arguments
+from autograder.host.bundle import course_bundle, unpack
+from autograder.host.collect import Recorder
+from autograder.host.course import DEFAULT_ASSIGNMENT, ROOT, STUDENT, read_notebook, submit
 from autograder.host.report import GradeReport
 from autograder.host.sandbox import tools
-from autograder.host.settings import SafeGrading, db_url, load_settings
+from autograder.host.settings import SafeGrading, course_config, db_url, load_settings
+from autograder.host.task import grade_submission, pack_submission
 
 
 def grade_notebook(path: Path, assignment: str = DEFAULT_ASSIGNMENT,
@@ -23,9 +32,15 @@ def grade_notebook(path: Path, assignment: str = DEFAULT_ASSIGNMENT,
     path = Path(path).resolve()
     read_notebook(path)
     settings = settings or load_settings(ROOT)
+    bundle = course_bundle(ROOT, assignment)
     with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
         course = Path(tmp) / "course"
-        make_course(course, assignment)
+        shutil.copytree(unpack(bundle), course)
         submit(course, assignment, STUDENT, path)
-        outcome = autograde_student(course, db_url(course), assignment, STUDENT, settings)
+        url = db_url(course)
+        notebooks = assignment_notebooks(url, assignment)
+        recorder = Recorder(course, course_config(course), url, assignment, notebooks)
+        submission = pack_submission(recorder.folder(STUDENT), STUDENT, assignment, recorder.ignore)
+        result = grade_submission(bundle, submission, settings_arguments(settings), outer_limit(settings))
+        outcome = recorder.record(result)
     return outcome.report

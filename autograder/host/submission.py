@@ -1,7 +1,7 @@
 """Runs on the host: what is wrong with one submission, and the judge's verdicts put into it.
 
 Plain functions on notebooks and verdicts, used by the nbgrader preprocessors
-(:mod:`autograder.host.preprocessors`) and by class grading (:mod:`autograder.host.autograde`):
+(:mod:`autograder.host.preprocessors`):
 structural changes to the graded cells, a notebook too big to run, kernel events (interrupts,
 memory, exits), points the kernel claimed that the judge does not confirm, and the judge
 itself, run as a clean process.
@@ -9,7 +9,9 @@ itself, run as a clean process.
 
 from __future__ import annotations
 
+import ctypes
 import json
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -31,6 +33,22 @@ KERNEL_EVENTS = {
     "MemoryError": "ran out of memory (the limit is {memory_gib:g} GiB)",
     "SystemExit": "called sys.exit(); the kernel kept running",
 }
+
+
+def _prctl():
+    """libc's prctl, looked up before any fork, so the child only calls it."""
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # not Linux: the judge's own time limit still applies
+        return None
+
+
+_PRCTL = _prctl()
+
+
+def _die_with_parent() -> None:
+    """In the judge, before it starts: be killed if the grading process dies (a worker killed mid-task)."""
+    _PRCTL(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def grade_id(cell: dict) -> str | None:
@@ -82,7 +100,8 @@ def run_judge(evidence: Path, cells: list[dict], scratch: Path,
     env = {k: v for k, v in {**nbgrader_env(), **settings.environment()}.items() if k != ENV_DIR}
     try:
         proc = subprocess.run([sys.executable, "-m", "autograder.judge", str(evidence), str(cells_file)],
-                              env=env, capture_output=True, text=True, timeout=settings.judge_timeout)
+                              env=env, capture_output=True, text=True, timeout=settings.judge_timeout,
+                              preexec_fn=_die_with_parent if _PRCTL else None)
     except subprocess.TimeoutExpired:
         failure = f"it did not finish within {settings.judge_timeout:g} s"
     else:

@@ -17,7 +17,10 @@ from autograder.host.sandbox import SandboxUnavailable
 from autograder.host.settings import ConfigError, command_line_config, load_settings
 
 # short flag -> (SafeGrading trait, type)
-FLAGS = {"timeout": float, "cell_timeout": float, "memory_gb": float, "workers": int}
+FLAGS = {"timeout": float, "cell_timeout": float, "memory_gb": float, "workers": int,
+         "kernel_threads": int, "scheduler": str}
+EXIT_NOT_GRADED = 1  # some submission could not be graded (the report says which)
+EXIT_INTERRUPTED = 130  # Ctrl-C: what was graded is recorded
 
 
 def overrides(args: argparse.Namespace, extra: list[str]) -> Config:
@@ -43,9 +46,16 @@ def cmd_grade_all(args: argparse.Namespace, extra: list[str]) -> int:
 
     course = args.course.resolve()
     config = overrides(args, extra)
-    summary = grade_all(course, args.assignment, load_settings(course, config), overrides=config)
+    students = [s for value in args.student or [] for s in value.split(",") if s]
+    summary = grade_all(course, args.assignment, load_settings(course, config), overrides=config,
+                        students=students, only_new=args.only_new)
     print("\n".join(summary.lines()))
-    return 0
+    if args.report:
+        summary.write(args.report)
+        print(f"report: {args.report}")
+    if summary.interrupted:
+        return EXIT_INTERRUPTED
+    return EXIT_NOT_GRADED if summary.failed else 0
 
 
 def cmd_demo(args: argparse.Namespace, extra: list[str]) -> int:
@@ -64,8 +74,12 @@ def _limit_flags(parser: argparse.ArgumentParser, workers: bool) -> None:
                         help="seconds per cell before it is interrupted (SafeGrading.cell_timeout)")
     parser.add_argument("--memory-gb", type=float, help="memory limit per kernel (SafeGrading.memory_gb)")
     if workers:
-        parser.add_argument("--workers", type=int,
-                            help="submissions graded at once, 0 = one per core (SafeGrading.workers)")
+        parser.add_argument("--workers", type=int, help="submissions graded at once on this machine, "
+                            "0 = cores // kernel threads (SafeGrading.workers)")
+        parser.add_argument("--kernel-threads", type=int,
+                            help="CPU threads per kernel and judge (SafeGrading.kernel_threads)")
+        parser.add_argument("--scheduler", help="grade on an existing Dask cluster: its scheduler's "
+                            "address, tcp://HOST:8786 (SafeGrading.scheduler)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -81,9 +95,16 @@ def build_parser() -> argparse.ArgumentParser:
     _limit_flags(g, workers=False)
     g.set_defaults(func=cmd_grade)
 
-    ga = sub.add_parser("grade-all", help="grade every collected submission of a course, in parallel")
+    ga = sub.add_parser("grade-all", help="grade every collected submission of a course on a Dask "
+                        "cluster (local by default); exits 1 if any could not be graded")
     ga.add_argument("course", type=Path, help="the nbgrader course directory")
     ga.add_argument("--assignment", default=DEFAULT_ASSIGNMENT)
+    ga.add_argument("--student", action="append", metavar="ID[,ID...]",
+                    help="grade only these students (repeat, or separate with commas)")
+    ga.add_argument("--only-new", action="store_true", help="skip submissions graded before and "
+                    "unchanged since (resumes a run stopped by Ctrl-C)")
+    ga.add_argument("--report", type=Path, metavar="FILE",
+                    help="write student, score, seconds and problems to FILE (.csv, or .json)")
     _limit_flags(ga, workers=True)
     ga.set_defaults(func=cmd_grade_all)
 

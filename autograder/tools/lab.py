@@ -111,8 +111,8 @@ def lab_env(course: Path, config_dir: Path, base: dict[str, str] | None = None) 
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"  # nbgrader calls alembic
     env["JUPYTER_CONFIG_DIR"] = os.fspath(config_dir)
     env["TFDS_DATA_DIR"] = os.fspath(tfds_data_dir())
-    for name, value in load_settings(course).environment().items():
-        env.setdefault(name, value)
+    # Only the log level: a student's own kernel keeps every core (kernel_threads is for grading).
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", str(load_settings(course).tensorflow_log_level))
     return env
 
 

@@ -1,0 +1,223 @@
+"""Class grading throughput: plain nbgrader against grade-all on 1 and 2 local workers and on a
+separately started Dask cluster, the same class in the same run.
+
+The class is N generated submissions, cycling through four kinds: the complete solution,
+real work with the training left undone, the blank release, and a hostile notebook (that
+real work, with the grading functions patched so that every grade cell claims full marks,
+and a look for the gradebook).  Each way grades a
+fresh copy of the same course:
+
+* ``nbgrader, stock``: ``nbgrader autograde A`` with nbgrader's own preprocessors (the
+  student's kernel unprotected, no judge), sequential: the baseline;
+* ``nbgrader, safe``: ``nbgrader autograde A`` with this course's configuration (sandbox and
+  clean judge), sequential: what the Formgrader's button does;
+* ``grade-all, 1 worker`` and ``2 workers``: a LocalCluster on this machine;
+* ``grade-all, dask scheduler + 2 dask worker``: separately started processes on 127.0.0.1.
+
+It prints wall time, submissions per minute, the ratio to the stock baseline, the mean
+seconds per kind of submission, and a projection for 500 students on K machines like this.
+
+Usage (from the repository root; ~15 minutes for 8 submissions on 2 cores)::
+
+    .venv/bin/python benchmarks/grading_throughput.py
+    .venv/bin/python benchmarks/grading_throughput.py --students 4 --json artifacts/benchmark/throughput.json
+
+A measurement, not a test: other load on the machine changes the numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from autograder.host.course import make_course, run_nbgrader, scores_from_gradebook, submit  # noqa: E402
+from autograder.host.settings import db_url  # noqa: E402
+from autograder.tools.samples import cell_sources, replace_cells  # noqa: E402
+
+ASSIGNMENT = "mnist_batch_size"
+SOURCE = ROOT / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+RELEASE = ROOT / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+KINDS = ("complete", "partial", "blank", "hostile")
+STOCK_PIPELINE = """
+# The stock pipeline: nbgrader's own preprocessors (the student's kernel unprotected).
+from nbgrader.converters import Autograde as _Autograde
+c.Autograde.sanitize_preprocessors = _Autograde.class_traits()["sanitize_preprocessors"].default()
+c.Autograde.autograde_preprocessors = _Autograde.class_traits()["autograde_preprocessors"].default()
+"""
+HOSTILE = '''import glob
+import autograder.grading as _grading
+_grading.grade = lambda *args, out_of=0, **kwargs: out_of  # every grade cell claims full marks
+_grading.require = lambda *args, **kwargs: None
+for _path in glob.glob("../../../*.db") + glob.glob("/home/*/*.db"):  # the gradebook, if reachable
+    print("found", _path)
+'''
+
+
+def make_class(work: Path, students: int) -> Path:
+    """A course with ``students`` submissions, cycling through KINDS; returns the course."""
+    course = work / "class"
+    make_course(course, ASSIGNMENT)
+    release = cell_sources(RELEASE)
+    training = {gid: release[gid] for gid, src in cell_sources(SOURCE).items()
+                if "train_model(" in src and src != release[gid]}
+    partial = replace_cells(SOURCE, training, work / "partial.ipynb")
+    first = "sizes_and_scale"  # the first cell a student writes
+    hostile = replace_cells(partial, {first: HOSTILE + "\n" + cell_sources(SOURCE)[first]},
+                            work / "hostile.ipynb")
+    notebooks = {"complete": SOURCE, "partial": partial, "blank": RELEASE, "hostile": hostile}
+    for i in range(students):
+        kind = KINDS[i % len(KINDS)]
+        submit(course, ASSIGNMENT, f"{i:03d}-{kind}", notebooks[kind])
+    return course
+
+
+def copy_course(course: Path, to: Path, extra_config: str = "") -> Path:
+    shutil.copytree(course, to)
+    if extra_config:
+        with (to / "nbgrader_config.py").open("a") as f:
+            f.write(extra_config)
+    return to
+
+
+def timed_nbgrader(course: Path) -> float:
+    started = time.perf_counter()
+    run_nbgrader(course, "autograde", ASSIGNMENT, "--force")
+    return time.perf_counter() - started
+
+
+def timed_grade_all(course: Path, **settings) -> tuple[float, dict[str, float]]:
+    """Wall seconds of grade-all, and each student's seconds on its worker."""
+    from traitlets.config import Config
+
+    from autograder.host.classroom import grade_all
+    from autograder.host.settings import load_settings
+
+    started = time.perf_counter()
+    summary = grade_all(course, ASSIGNMENT, load_settings(course, Config({"SafeGrading": settings})),
+                        progress=False)
+    wall = time.perf_counter() - started
+    bad = [o.student for o in summary.failed]
+    if bad:
+        raise RuntimeError(f"could not grade {bad}")
+    return wall, {o.student: o.seconds for o in summary.outcomes}
+
+
+class ExternalCluster:
+    """``dask scheduler`` + ``workers`` x ``dask worker`` on 127.0.0.1 (as on other machines)."""
+
+    def __init__(self, workers: int):
+        import socket
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        self.address, self.workers, self.procs = f"tcp://127.0.0.1:{port}", workers, []
+        dask = str(Path(sys.executable).parent / "dask")
+        env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+               "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "1",
+               "DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION": "1.0"}
+        self.commands = [[dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"]]
+        self.commands += [[dask, "worker", self.address, "--host", "127.0.0.1", "--nthreads", "1",
+                           "--no-dashboard"]] * workers
+        self.env = env
+
+    def __enter__(self) -> ExternalCluster:
+        from distributed import Client
+
+        for cmd in self.commands:
+            self.procs.append(subprocess.Popen(cmd, env=self.env, stdout=subprocess.DEVNULL,
+                                               stderr=subprocess.DEVNULL))
+        with Client(self.address, timeout=60) as client:
+            client.wait_for_workers(self.workers, timeout=120)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for proc in self.procs:
+            proc.terminate()
+        for proc in self.procs:
+            proc.wait(timeout=30)
+
+
+def projection(seconds_per_submission: float, workers_per_machine: int) -> list[str]:
+    """500 students on K machines like this one, from the measured cost per submission."""
+    lines = ["Projection for 500 students (measured cost per submission, machines like this one):"]
+    for machines in (1, 5, 10, 25):
+        minutes = 500 * seconds_per_submission / (machines * workers_per_machine) / 60
+        lines.append(f"  {machines:>2} machine(s) x {workers_per_machine} workers: {minutes:6.0f} min")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--students", type=int, default=8, help="submissions in the class (default 8)")
+    parser.add_argument("--json", type=Path, help="also save the figures here")
+    args = parser.parse_args(argv)
+
+    print(f"load average before: {os.getloadavg()}; cores: {os.cpu_count()}", flush=True)
+    results: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory(prefix="throughput-") as tmp:
+        work = Path(tmp)
+        course = make_class(work, args.students)
+        ways = {
+            "nbgrader, stock (baseline)": lambda c: (timed_nbgrader(c), {}),
+            "nbgrader, safe": lambda c: (timed_nbgrader(c), {}),
+            "grade-all, 1 worker": lambda c: timed_grade_all(c, workers=1),
+            "grade-all, 2 workers": lambda c: timed_grade_all(c, workers=2),
+            "grade-all, dask scheduler + 2 dask worker": None,
+        }
+        grades: dict[str, dict] = {}
+        for i, (name, run) in enumerate(ways.items()):
+            copy = copy_course(course, work / f"way{i}", STOCK_PIPELINE if "stock" in name else "")
+            if run is None:
+                with ExternalCluster(2) as cluster:
+                    wall, per = timed_grade_all(copy, scheduler=cluster.address)
+            else:
+                wall, per = run(copy)
+            url = db_url(copy)
+            grades[name] = {s: sum(p for _, p, _ in scores_from_gradebook(url, ASSIGNMENT, ASSIGNMENT, s))
+                            for s in sorted(p.name for p in (copy / "submitted").iterdir())}
+            results[name] = {"wall_seconds": wall, "per_submission": per,
+                             "per_minute": 60 * args.students / wall}
+            print(f"{name:<44} {wall:7.1f} s  {results[name]['per_minute']:5.2f} submissions/min", flush=True)
+
+    base = results["nbgrader, stock (baseline)"]["wall_seconds"]
+    print(f"\n{args.students} submissions ({', '.join(KINDS)} in turn); ratio = stock nbgrader's wall time / "
+          "this way's (higher is faster)")
+    print(f"{'way':<44} {'wall s':>8} {'subs/min':>9} {'ratio':>6}")
+    for name, r in results.items():
+        print(f"{name:<44} {r['wall_seconds']:8.1f} {r['per_minute']:9.2f} {base / r['wall_seconds']:5.2f}x")
+    one = results["grade-all, 1 worker"]["per_submission"]
+    print("\nMean seconds per submission on a worker (grade-all, 1 worker):")
+    for kind in KINDS:
+        values = [s for student, s in one.items() if student.endswith(kind)]
+        print(f"  {kind:<9} {statistics.mean(values):6.1f} s")
+    safe = {k: v for k, v in grades.items() if "stock" not in k}
+    same = len({json.dumps(v, sort_keys=True) for v in safe.values()}) == 1
+    stock, graded = grades["nbgrader, stock (baseline)"], next(iter(safe.values()))
+    fooled = {s: (stock[s], graded[s]) for s in stock if stock[s] != graded[s]}
+    print(f"\nThe safe ways agree on every student's score: {same}. Where stock nbgrader differs "
+          f"(student: stock, safe): {fooled or 'nowhere'}")
+    two = results["grade-all, 2 workers"]["wall_seconds"] / args.students
+    print()
+    print("\n".join(projection(two * 2, 2)))
+    print(f"load average after: {os.getloadavg()}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"students": args.students, "results": results, "grades": grades},
+                                        indent=1) + "\n")
+    return 0 if same else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
