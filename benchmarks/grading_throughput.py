@@ -32,7 +32,6 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -44,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 from autograder.host.course import make_course, run_nbgrader, scores_from_gradebook, submit  # noqa: E402
 from autograder.host.settings import db_url  # noqa: E402
 from autograder.tools.samples import cell_sources, replace_cells  # noqa: E402
+from tests.dask_cluster import DaskProcesses  # noqa: E402
 
 ASSIGNMENT = "mnist_batch_size"
 SOURCE = ROOT / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
@@ -113,42 +113,6 @@ def timed_grade_all(course: Path, **settings) -> tuple[float, dict[str, float]]:
     return wall, {o.student: o.seconds for o in summary.outcomes}
 
 
-class ExternalCluster:
-    """``dask scheduler`` + ``workers`` x ``dask worker`` on 127.0.0.1 (as on other machines)."""
-
-    def __init__(self, workers: int):
-        import socket
-
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        self.address, self.workers, self.procs = f"tcp://127.0.0.1:{port}", workers, []
-        dask = str(Path(sys.executable).parent / "dask")
-        env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-               "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "1",
-               "DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION": "1.0"}
-        self.commands = [[dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"]]
-        self.commands += [[dask, "worker", self.address, "--host", "127.0.0.1", "--nthreads", "1",
-                           "--no-dashboard"]] * workers
-        self.env = env
-
-    def __enter__(self) -> ExternalCluster:
-        from distributed import Client
-
-        for cmd in self.commands:
-            self.procs.append(subprocess.Popen(cmd, env=self.env, stdout=subprocess.DEVNULL,
-                                               stderr=subprocess.DEVNULL))
-        with Client(self.address, timeout=60) as client:
-            client.wait_for_workers(self.workers, timeout=120)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        for proc in self.procs:
-            proc.terminate()
-        for proc in self.procs:
-            proc.wait(timeout=30)
-
-
 def projection(seconds_per_submission: float, workers_per_machine: int) -> list[str]:
     """500 students on K machines like this one, from the measured cost per submission."""
     lines = ["Projection for 500 students (measured cost per submission, machines like this one):"]
@@ -180,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         for i, (name, run) in enumerate(ways.items()):
             copy = copy_course(course, work / f"way{i}", STOCK_PIPELINE if "stock" in name else "")
             if run is None:
-                with ExternalCluster(2) as cluster:
+                with DaskProcesses(workers=2) as cluster:  # the tests' real dask processes
                     wall, per = timed_grade_all(copy, scheduler=cluster.address)
             else:
                 wall, per = run(copy)
