@@ -11,8 +11,10 @@ and what happened) and ``grading.json`` (what ``grade-all --only-new`` compares)
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
 import time
+import weakref
 from pathlib import Path
 
 from traitlets.config import Config
@@ -35,6 +37,7 @@ class Recorder:
 
         self.course, self.db_url, self.assignment, self.notebooks = course, db_url, assignment, notebooks
         self.graded_dir = Path(tempfile.mkdtemp(prefix="graded-"))
+        weakref.finalize(self, shutil.rmtree, self.graded_dir, True)  # removed with the recorder
         try:
             replayed = replay_pipeline(list(config.Autograde.get("autograde_preprocessors", [])))
         except ValueError as exc:
