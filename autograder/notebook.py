@@ -13,7 +13,8 @@ from typing import Any
 from autograder.evidence import write as _evidence  # noqa: F401 - bound before student code
 from mnist_ref.budget import MAX_EPOCHS, MAX_UPDATES, grading_budget, under_grading
 
-__all__ = ["MAX_EPOCHS", "MAX_UPDATES", "faster_when_graded", "grading_budget", "plot_runs", "under_grading"]
+__all__ = ["MAX_EPOCHS", "MAX_UPDATES", "decoded_when_graded", "faster_when_graded", "grading_budget",
+           "plot_runs", "under_grading"]
 
 # Training steps per call to TensorFlow while graded; divides the budget's MAX_UPDATES, so the
 # budget still stops at exactly that many updates.
@@ -30,6 +31,30 @@ def faster_when_graded(model: Any) -> Any:
     if under_grading() and getattr(model, "steps_per_execution", None) == 1:
         model.steps_per_execution = GRADED_STEPS_PER_EXECUTION
     return model
+
+
+def decoded_when_graded(datasets: Mapping[str, Any]) -> Mapping[str, Any]:
+    """While nbgrader runs the notebook, the same MNIST splits read from decoded arrays; returns a dict.
+
+    ``tfds.load`` decodes 70,000 PNG images on the first pass over the data, about 6 s of a
+    graded run.  The prepared dataset's decoded-array cache (:mod:`mnist_ref.decoded_cache`)
+    holds the same images and labels in the same order, so every later step, and every check,
+    sees the same elements.  In JupyterLab, or when the splits are not TFDS's ``mnist`` as
+    (image, label) pairs, or without a valid cache, ``datasets`` is returned unchanged.
+    """
+    if not under_grading() or not isinstance(datasets, Mapping) or set(datasets) != {"train", "test"}:
+        return datasets
+    from mnist_ref.data import decoded_splits
+
+    decoded = decoded_splits()
+    if decoded is None:
+        return datasets
+    for name, dataset in decoded.items():
+        given = datasets[name]
+        if (getattr(given, "element_spec", None) != dataset.element_spec
+                or int(given.cardinality()) != int(dataset.cardinality())):
+            return datasets
+    return decoded
 
 
 def plot_runs(histories: Mapping[str, Any], metric: str = "val_accuracy", first_epochs: int = 5):

@@ -17,7 +17,14 @@ fresh copy of the same course:
 It prints wall time, submissions per minute, the ratio to the stock baseline, the mean
 seconds per kind of submission, and a projection for 500 students on K machines like this.
 
-Usage (from the repository root; ~15 minutes for 8 submissions on 2 cores)::
+Before the class, one submission side by side (median of ``--repeats`` runs, interleaved):
+``nbgrader autograde --student S`` of the complete solution and of the blank release, stock
+and safe, and stock on the notebook without its graded-run speed-ups (no
+``decoded_when_graded``, no ``faster_when_graded``: the notebook as it was before them).
+After it, a class of ``--complete`` complete solutions on 2 local workers: complete
+submissions per minute.
+
+Usage (from the repository root; ~20 minutes for 8 submissions on 2 cores)::
 
     .venv/bin/python benchmarks/grading_throughput.py
     .venv/bin/python benchmarks/grading_throughput.py --students 4 --json artifacts/benchmark/throughput.json
@@ -82,6 +89,62 @@ def make_class(work: Path, students: int) -> Path:
     return course
 
 
+SPEED_UPS = (  # the graded-run speed-ups in the locked cells, and the notebook without them
+    ("model = faster_when_graded(compile_model(build_model()))", "model = compile_model(build_model())"),
+    ("mnist_dataset = decoded_when_graded(mnist_dataset)", "pass"),
+)
+
+
+def without_speed_ups(work: Path) -> Path:
+    """A copy of the project's config and source in which the locked cells skip the speed-ups."""
+    root = work / "without-speed-ups"
+    (root / "source" / ASSIGNMENT).mkdir(parents=True)
+    shutil.copy(ROOT / "nbgrader_config.py", root / "nbgrader_config.py")
+    text = SOURCE.read_text()
+    for used, plain in SPEED_UPS:
+        assert used in text, f"the source notebook no longer has {used!r}: update SPEED_UPS"
+        text = text.replace(used, plain)
+    (root / "source" / ASSIGNMENT / SOURCE.name).write_text(text)
+    return root
+
+
+def one_submission(work: Path, repeats: int) -> dict[str, dict[str, float]]:
+    """Median seconds of ``nbgrader autograde --student S`` per way and kind (complete, blank)."""
+    plain = without_speed_ups(work)
+    ways = {"stock, without the speed-ups": (plain, STOCK_PIPELINE), "stock": (ROOT, STOCK_PIPELINE),
+            "safe": (ROOT, "")}
+    courses = {}
+    for i, (way, (root, extra)) in enumerate(ways.items()):
+        course = courses[way] = work / f"one{i}"
+        make_course(course, ASSIGNMENT, source_root=root)
+        if extra:
+            with (course / "nbgrader_config.py").open("a") as f:
+                f.write(extra)
+        submit(course, ASSIGNMENT, "complete", root / "source" / ASSIGNMENT / SOURCE.name)
+        submit(course, ASSIGNMENT, "blank", course / "release" / ASSIGNMENT / RELEASE.name)
+    times: dict[str, dict[str, list[float]]] = {way: {"complete": [], "blank": []} for way in ways}
+    for _ in range(repeats):
+        for way, course in courses.items():
+            for kind in ("complete", "blank"):
+                started = time.perf_counter()
+                run_nbgrader(course, "autograde", ASSIGNMENT, "--student", kind, "--force")
+                times[way][kind].append(time.perf_counter() - started)
+    return {way: {kind: statistics.median(v) for kind, v in kinds.items()} for way, kinds in times.items()}
+
+
+def print_one_submission(medians: dict[str, dict[str, float]], repeats: int) -> None:
+    print(f"\nOne submission, `nbgrader autograde --student S` (median of {repeats}, seconds):")
+    print(f"{'way':<32} {'complete':>9} {'blank':>7}")
+    for way, kinds in medians.items():
+        print(f"{way:<32} {kinds['complete']:9.1f} {kinds['blank']:7.1f}")
+    stock, safe = medians["stock"], medians["safe"]
+    plain = medians["stock, without the speed-ups"]
+    print(f"safe / stock: complete {safe['complete'] / stock['complete']:.2f}x, "
+          f"blank {safe['blank'] / stock['blank']:.2f}x")
+    print(f"the notebook's graded-run speed-ups: stock complete {plain['complete'] / stock['complete']:.2f}x "
+          "faster than without them")
+
+
 def copy_course(course: Path, to: Path, extra_config: str = "") -> Path:
     shutil.copytree(course, to)
     if extra_config:
@@ -125,6 +188,9 @@ def projection(seconds_per_submission: float, workers_per_machine: int) -> list[
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--students", type=int, default=8, help="submissions in the class (default 8)")
+    parser.add_argument("--repeats", type=int, default=5, help="runs per way for one submission (default 5)")
+    parser.add_argument("--complete", type=int, default=4,
+                        help="complete solutions in the last class, on 2 workers (default 4)")
     parser.add_argument("--json", type=Path, help="also save the figures here")
     args = parser.parse_args(argv)
 
@@ -132,6 +198,9 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="throughput-") as tmp:
         work = Path(tmp)
+        one = one_submission(work, args.repeats)
+        print_one_submission(one, args.repeats)
+        print(flush=True)
         course = make_class(work, args.students)
         ways = {
             "nbgrader, stock (baseline)": lambda c: (timed_nbgrader(c), {}),
@@ -154,6 +223,11 @@ def main(argv: list[str] | None = None) -> int:
             results[name] = {"wall_seconds": wall, "per_submission": per,
                              "per_minute": 60 * args.students / wall}
             print(f"{name:<44} {wall:7.1f} s  {results[name]['per_minute']:5.2f} submissions/min", flush=True)
+        complete_class = work / "complete-class"
+        make_course(complete_class, ASSIGNMENT)
+        for i in range(args.complete):
+            submit(complete_class, ASSIGNMENT, f"{i:03d}-complete", SOURCE)
+        complete_wall, _ = timed_grade_all(complete_class, workers=2)
 
     base = results["nbgrader, stock (baseline)"]["wall_seconds"]
     print(f"\n{args.students} submissions ({', '.join(KINDS)} in turn); ratio = stock nbgrader's wall time / "
@@ -172,13 +246,17 @@ def main(argv: list[str] | None = None) -> int:
     fooled = {s: (stock[s], graded[s]) for s in stock if stock[s] != graded[s]}
     print(f"\nThe safe ways agree on every student's score: {same}. Where stock nbgrader differs "
           f"(student: stock, safe): {fooled or 'nowhere'}")
+    print(f"\nA class of {args.complete} complete solutions, grade-all on 2 workers: {complete_wall:.1f} s, "
+          f"{60 * args.complete / complete_wall:.2f} complete submissions per minute")
     two = results["grade-all, 2 workers"]["wall_seconds"] / args.students
     print()
     print("\n".join(projection(two * 2, 2)))
     print(f"load average after: {os.getloadavg()}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"students": args.students, "results": results, "grades": grades},
+        args.json.write_text(json.dumps({"students": args.students, "results": results, "grades": grades,
+                                         "one_submission": one, "complete_class": {
+                                             "submissions": args.complete, "wall_seconds": complete_wall}},
                                         indent=1) + "\n")
     return 0 if same else 1
 

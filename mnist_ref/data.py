@@ -74,6 +74,17 @@ def load_raw() -> tuple[dict[str, tf.data.Dataset], tfds.core.DatasetInfo]:
     return tfds.load("mnist", with_info=True, as_supervised=True)
 
 
+def decoded_splits() -> dict[str, tf.data.Dataset] | None:
+    """TFDS ``mnist``'s train and test splits as ``tfds.load(..., as_supervised=True)`` yields them
+    (uint8 images, int64 labels, in TFDS's order), built from the decoded-array cache; None without one.
+    """
+    decoded = decoded_cache.load_if_cached(prepared_dataset_dir())
+    if decoded is None:
+        return None
+    return {"train": tf.data.Dataset.from_tensor_slices((decoded.x_train, decoded.y_train)),
+            "test": tf.data.Dataset.from_tensor_slices((decoded.x_test, decoded.y_test))}
+
+
 def num_validation_examples(num_train_full: int, fraction: float = VALIDATION_FRACTION) -> int:
     """Size of the validation split: ``fraction`` of the training set, as an integer."""
     return int(round(fraction * num_train_full))

@@ -236,6 +236,20 @@ def load(dataset_dir: Path) -> Decoded:
     return decoded
 
 
+def load_if_cached(dataset_dir: Path) -> Decoded | None:
+    """Both splits from a valid cache file, or None (no cache, an unusable one, or TFDS mocked).
+
+    For callers that have a slower way of their own and must never decode twice.
+    """
+    source = None if tfds_is_mocked() else source_key(dataset_dir)
+    if source is None:
+        return None
+    try:
+        return read_cache(cache_path(dataset_dir), source)
+    except (OSError, ValueError):
+        return None
+
+
 def ensure(dataset_dir: Path) -> bool:
     """Verify the prepared dataset's cache and (re)build it if needed; True when it was written.
 

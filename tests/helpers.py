@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -9,7 +10,10 @@ import sys
 from pathlib import Path
 
 import nbformat
+import numpy as np
 from traitlets.config import Config
+
+from mnist_ref.decoded_cache import Decoded
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "mnist_batch_size"
@@ -54,3 +58,31 @@ def cell_messages(autograded: Path) -> dict[str, str]:
                 parts.append(f"{out.get('ename')}: {out.get('evalue')}")
         messages[meta["grade_id"]] = "".join(parts).strip()
     return messages
+
+
+# A fake prepared MNIST and synthetic decoded arrays (tests of the decoded-array cache).
+N_TRAIN, N_TEST = 12, 5
+TFRECORDS = ("mnist-train.tfrecord-00000-of-00001", "mnist-test.tfrecord-00000-of-00001")
+
+
+def fake_dataset(data_dir: Path, n_train: int = N_TRAIN, n_test: int = N_TEST) -> Path:
+    """A folder laid out like TFDS's prepared mnist/3.0.1 (dataset_info.json, two shards)."""
+    folder = data_dir / "mnist" / "3.0.1"
+    folder.mkdir(parents=True)
+    splits = [{"name": name, "shardLengths": [str(n)]} for name, n in (("train", n_train), ("test", n_test))]
+    (folder / "dataset_info.json").write_text(json.dumps({"name": "mnist", "splits": splits}))
+    for name in TFRECORDS:
+        (folder / name).write_bytes(name.encode() * 10)
+    return folder
+
+
+def synthetic(seed: int = 0, n_train: int = 12, n_test: int = 5) -> Decoded:
+    """Random uint8 images and int64 labels of MNIST's shapes and dtypes (N_TRAIN, N_TEST by default).
+
+    Self-contained: the writer processes below run its source.
+    """
+    rng = np.random.default_rng(seed)
+    return Decoded(rng.integers(0, 256, (n_train, 28, 28, 1), dtype=np.uint8),
+                   rng.integers(0, 10, n_train, dtype=np.int64),
+                   rng.integers(0, 256, (n_test, 28, 28, 1), dtype=np.uint8),
+                   rng.integers(0, 10, n_test, dtype=np.int64))

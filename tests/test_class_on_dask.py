@@ -3,14 +3,18 @@
 A real ``LocalCluster`` and separately started ``dask scheduler`` / ``dask worker`` processes
 give every cell the grade that sequential ``nbgrader autograde`` gives; ``--only-new`` skips
 what is graded and unchanged; a worker killed mid-task is retried once on another worker, and
-a task whose second worker dies too is reported, with nothing left running.
+a task whose second worker dies too is reported, with nothing left running; Ctrl-C stops a run,
+keeps what was graded, and ``--only-new`` finishes it.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -23,7 +27,7 @@ from autograder.host.course import make_course, run_nbgrader, scores_from_gradeb
 from autograder.host.settings import db_url
 from autograder.tools.samples import cell_sources, replace_cells
 from tests.dask_cluster import DaskProcesses
-from tests.helpers import ASSIGNMENT, RELEASE_NOTEBOOK, SOURCE_NOTEBOOK, grading_settings
+from tests.helpers import ASSIGNMENT, RELEASE_NOTEBOOK, ROOT, SOURCE_NOTEBOOK, grading_settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prepared_mnist")]
 
@@ -174,3 +178,44 @@ def test_a_worker_killed_mid_task_is_retried_once_then_reported(tmp_path):
     assert "died" in (course / "autograded" / "twice" / ASSIGNMENT / "grading.log").read_text()
     time.sleep(2)
     assert not _grading_processes() - before
+
+
+def _recorded(course: Path) -> set[str]:
+    return {p.parents[1].name for p in (course / "autograded").glob(f"*/{ASSIGNMENT}/grading.json")}
+
+
+def test_ctrl_c_stops_grade_all_keeps_what_was_graded_and_only_new_grades_the_rest(tmp_path):
+    """Ctrl-C in the terminal (SIGINT to the whole process group) while a submission is graded."""
+    course = tmp_path / "course"
+    make_course(course)
+    students = ["a", "b", "c"]
+    for student in students:
+        submit(course, ASSIGNMENT, student, _sleeper(tmp_path / f"{student}.ipynb", 12))
+    before = _grading_processes()
+    command = [sys.executable, "-m", "autograder", "grade-all", str(course), "--workers", "1",
+               "--timeout", "120"]
+    run = subprocess.Popen(command, cwd=ROOT, start_new_session=True, text=True,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 300
+    while not _recorded(course) and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.5)
+    time.sleep(5)  # the next submission is being graded now
+    os.killpg(run.pid, signal.SIGINT)
+    output, _ = run.communicate(timeout=120)
+    assert run.returncode == 130, output
+    assert "interrupted: what was graded is recorded; run again with --only-new" in output
+    graded = _recorded(course)
+    assert 1 <= len(graded) < len(students), output
+    for student in graded:
+        record = json.loads((course / "autograded" / student / ASSIGNMENT / "grading.json").read_text())
+        assert not record["failed"] and record["score"] == 0
+    time.sleep(2)
+    assert not _grading_processes() - before  # no kernel or judge left behind
+
+    from autograder.host.classroom import grade_all
+
+    rest = grade_all(course, ASSIGNMENT, grading_settings(course, workers=2, **LIMITS), progress=False,
+                     only_new=True)
+    assert sorted(rest.skipped) == sorted(graded) and not rest.failed
+    assert sorted(o.student for o in rest.outcomes) == sorted(set(students) - graded)
+    assert _recorded(course) == set(students)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import errno
 import inspect
-import json
 import logging
 import shutil
 import subprocess
@@ -23,33 +22,7 @@ import pytest
 
 from mnist_ref import decoded_cache
 from mnist_ref.decoded_cache import CacheError, Decoded, cache_path, read_cache, source_key, write_cache
-from tests.helpers import ROOT, run_module
-
-N_TRAIN, N_TEST = 12, 5
-TFRECORDS = ("mnist-train.tfrecord-00000-of-00001", "mnist-test.tfrecord-00000-of-00001")
-
-
-def fake_dataset(data_dir: Path, n_train: int = N_TRAIN, n_test: int = N_TEST) -> Path:
-    """A folder laid out like TFDS's prepared mnist/3.0.1 (dataset_info.json, two shards)."""
-    folder = data_dir / "mnist" / "3.0.1"
-    folder.mkdir(parents=True)
-    splits = [{"name": name, "shardLengths": [str(n)]} for name, n in (("train", n_train), ("test", n_test))]
-    (folder / "dataset_info.json").write_text(json.dumps({"name": "mnist", "splits": splits}))
-    for name in TFRECORDS:
-        (folder / name).write_bytes(name.encode() * 10)
-    return folder
-
-
-def synthetic(seed: int = 0, n_train: int = 12, n_test: int = 5) -> Decoded:
-    """Random uint8 images and int64 labels of MNIST's shapes and dtypes (N_TRAIN, N_TEST by default).
-
-    Self-contained: the writer processes below run its source.
-    """
-    rng = np.random.default_rng(seed)
-    return Decoded(rng.integers(0, 256, (n_train, 28, 28, 1), dtype=np.uint8),
-                   rng.integers(0, 10, n_train, dtype=np.int64),
-                   rng.integers(0, 256, (n_test, 28, 28, 1), dtype=np.uint8),
-                   rng.integers(0, 10, n_test, dtype=np.int64))
+from tests.helpers import N_TRAIN, ROOT, TFRECORDS, fake_dataset, run_module, synthetic
 
 
 def same(a: Decoded, b: Decoded) -> bool:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -61,16 +63,23 @@ def _notebook_variables() -> dict:
 
 
 @pytest.fixture(scope="module")
-def judged(tmp_path_factory) -> dict[str, tuple[float, str]]:
-    """The judge's verdicts {grade_id: (points, message)}, from its JSON on stdout."""
+def written(tmp_path_factory) -> tuple[Path, list[dict]]:
+    """An evidence folder the kernel's writer filled, and the grade cells as the host sends them."""
     folder = tmp_path_factory.mktemp("evidence")
     with pytest.MonkeyPatch.context() as mp:  # as grade() does in the kernel, under the sandbox
         mp.setenv(ENV_DIR, str(folder))
         mp.setattr(evidence, "_exported", {})
         for name, value in _notebook_variables().items():
             evidence.write(name, value)
+    return folder, [{"grade_id": g, "max_points": p, "source": s} for g, p, s in CELLS]
+
+
+@pytest.fixture(scope="module")
+def judged(written, tmp_path_factory) -> dict[str, tuple[float, str]]:
+    """The judge's verdicts {grade_id: (points, message)}, from its JSON on stdout."""
+    folder, cells = written
     cells_file = tmp_path_factory.mktemp("cells") / "cells.json"
-    cells_file.write_text(json.dumps([{"grade_id": g, "max_points": p, "source": s} for g, p, s in CELLS]))
+    cells_file.write_text(json.dumps(cells))
     proc = run_module("autograder.judge", str(folder), str(cells_file), timeout=180)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return {grade_id: (points, message) for grade_id, (points, message) in json.loads(proc.stdout).items()}
@@ -119,3 +128,53 @@ def test_evidence_that_could_not_be_written_gets_zero_with_the_reason(judged):
     assert points == 0
     assert "`broken_data` could not be saved for grading: InvalidArgumentError" in message
 
+
+
+# ------------------------------------------- the judge as the host runs it: started with the kernel
+
+
+def _judge(**settings: float):
+    from autograder.host.settings import SafeGrading
+    from autograder.host.submission import Judge
+
+    return Judge(SafeGrading(**settings))
+
+
+def test_a_judge_started_before_the_kernel_gives_the_same_verdicts_and_ends(written, judged, tmp_path):
+    folder, cells = written
+    judge = _judge()
+    verdicts, failure = judge.verdicts(folder, cells, tmp_path)
+    assert failure is None
+    assert verdicts == {g: (float(points), message) for g, (points, message) in judged.items()}
+    assert judge.process.poll() == 0
+
+
+def test_a_judge_never_asked_is_stopped_by_close_or_when_forgotten():
+    judge = _judge()
+    judge.close()
+    assert judge.process.poll() is not None
+    forgotten = _judge()
+    process = forgotten.process
+    del forgotten
+    gc.collect()
+    assert process.poll() is not None
+
+
+def test_a_judge_that_died_before_judging_scores_nothing_and_says_so(written, tmp_path):
+    folder, cells = written
+    judge = _judge()
+    judge.process.kill()
+    judge.process.wait()
+    verdicts, failure = judge.verdicts(folder, cells, tmp_path)
+    assert failure
+    assert set(verdicts) == {c["grade_id"] for c in cells}
+    assert set(verdicts.values()) == {(0.0, "not graded: the judge failed")}
+
+
+def test_a_judge_over_its_time_limit_is_stopped_and_scores_nothing(written, tmp_path):
+    folder, cells = written
+    judge = _judge(judge_timeout=0.05)  # still loading TensorFlow when asked
+    verdicts, failure = judge.verdicts(folder, cells, tmp_path)
+    assert failure == "it did not finish within 0.05 s"
+    assert judge.process.poll() is not None
+    assert all(points == 0 for points, _ in verdicts.values())

@@ -41,10 +41,10 @@ from autograder.host.sandbox import KERNEL_NAME, tools, trained_files, write_ker
 from autograder.host.settings import SafeGrading
 from autograder.host.submission import (
     METADATA,
+    Judge,
     annotate_verdicts,
     grade_id,
     kernel_events,
-    run_judge,
     structure_notes,
     tampering_note,
     too_big,
@@ -122,12 +122,14 @@ class SandboxedExecute(Execute):
         self._settings = settings
         self._stopped = False
         self.timeout_func = self._cell_timeout
+        resources[METADATA]["judge"] = judge = Judge(settings)  # it loads while the kernel runs
         try:
             super().preprocess(nb, resources)
             resources[METADATA]["finished"] = not self._stopped
         except DeadKernelError:
             _note(nb, "the kernel died (the notebook exited or crashed it); graded what ran before")
         except BaseException:  # nbgrader reports it and skips the judge: leave nothing behind
+            judge.close()
             shutil.rmtree(scratch, ignore_errors=True)
             raise
         if self._stopped:
@@ -167,18 +169,21 @@ class CleanJudge(NbGraderPreprocessor):
         info = resources["nbgrader"]
         settings: SafeGrading = state["settings"]
         scratch: Path = state["scratch"]
+        judge: Judge | None = state.get("judge")
         try:
             cells = trusted_grade_cells(info["db_url"], info["assignment"], info["notebook"])
-            if nb.metadata.get(METADATA, {}).get("refused"):
+            if nb.metadata.get(METADATA, {}).get("refused") or judge is None:
                 verdicts = {c["grade_id"]: (0.0, "not graded") for c in cells}
             else:
-                verdicts, failure = run_judge(scratch / "evidence", cells, scratch, settings)
+                verdicts, failure = judge.verdicts(scratch / "evidence", cells, scratch)
                 if failure is not None:
                     _note(nb, f"the judge could not check the evidence: {failure}")
                 _note(nb, *kernel_events(nb, settings))
                 if state["finished"]:
                     _note(nb, *tampering_note(self._claimed(nb), {g: p for g, (p, _) in verdicts.items()}))
         finally:
+            if judge is not None:
+                judge.close()
             shutil.rmtree(scratch, ignore_errors=True)
         problems = nb.metadata.get(METADATA, {}).get("problems", [])
         prefix = ("; ".join(problems) + "\n") if problems else ""

@@ -14,6 +14,7 @@ import json
 import signal
 import subprocess
 import sys
+import weakref
 from pathlib import Path
 
 import nbformat
@@ -92,23 +93,57 @@ def too_big(nb: nbformat.NotebookNode) -> str | None:
     return None
 
 
-def run_judge(evidence: Path, cells: list[dict], scratch: Path,
-              settings: SafeGrading) -> tuple[dict[str, tuple[float, str]], str | None]:
-    """The clean judge's verdicts {grade_id: (points, message)}, and why it failed (or None)."""
-    cells_file = scratch / "cells.json"
-    cells_file.write_text(json.dumps(cells))
-    env = {k: v for k, v in {**nbgrader_env(), **settings.environment()}.items() if k != ENV_DIR}
-    try:
-        proc = subprocess.run([sys.executable, "-m", "autograder.judge", str(evidence), str(cells_file)],
-                              env=env, capture_output=True, text=True, timeout=settings.judge_timeout,
-                              preexec_fn=_die_with_parent if _PRCTL else None)
-    except subprocess.TimeoutExpired:
-        failure = f"it did not finish within {settings.judge_timeout:g} s"
-    else:
-        if proc.returncode == 0:
-            return {k: (float(v[0]), v[1]) for k, v in json.loads(proc.stdout).items()}, None
-        failure = (proc.stderr.strip().splitlines() or ["?"])[-1]
-    return {c["grade_id"]: (0.0, "not graded: the judge failed") for c in cells}, failure
+class Judge:
+    """The clean judge process for one submission, started before the kernel runs.
+
+    It loads TensorFlow and the test set while the student's notebook runs (one core is
+    usually idle then), and waits for :meth:`verdicts`.  :meth:`close` (or garbage
+    collection) ends it if it was never asked.
+    """
+
+    def __init__(self, settings: SafeGrading):
+        self.settings = settings
+        env = {k: v for k, v in {**nbgrader_env(), **settings.environment()}.items() if k != ENV_DIR}
+        self.process = subprocess.Popen([sys.executable, "-m", "autograder.judge", "--wait"], env=env,
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                        text=True, preexec_fn=_die_with_parent if _PRCTL else None)
+        self._finalizer = weakref.finalize(self, _stop, self.process)
+
+    def verdicts(self, evidence: Path, cells: list[dict],
+                 scratch: Path) -> tuple[dict[str, tuple[float, str]], str | None]:
+        """The verdicts {grade_id: (points, message)} on ``evidence``, and why the judge failed (or None).
+
+        ``judge_timeout`` counts from this call: loading before it overlapped the kernel's run.
+        """
+        cells_file = scratch / "cells.json"
+        cells_file.write_text(json.dumps(cells))
+        request = json.dumps({"evidence": str(evidence), "cells": str(cells_file)}) + "\n"
+        try:
+            stdout, stderr = self.process.communicate(request, timeout=self.settings.judge_timeout)
+        except subprocess.TimeoutExpired:
+            failure = f"it did not finish within {self.settings.judge_timeout:g} s"
+        except OSError as exc:  # it had already died: its stderr says why
+            failure = f"it stopped before judging ({exc.strerror or exc})"
+        else:
+            if self.process.returncode == 0 and stdout:
+                return {k: (float(v[0]), v[1]) for k, v in json.loads(stdout).items()}, None
+            failure = (stderr.strip().splitlines() or [f"exit status {self.process.returncode}"])[-1]
+        finally:
+            self.close()
+        return {c["grade_id"]: (0.0, "not graded: the judge failed") for c in cells}, failure
+
+    def close(self) -> None:
+        """Stop the process if it still runs."""
+        self._finalizer()
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.kill()
+    process.wait()
+    for stream in (process.stdin, process.stdout, process.stderr):
+        if stream is not None:
+            stream.close()
 
 
 def kernel_events(nb: nbformat.NotebookNode, settings: SafeGrading) -> list[str]:

@@ -14,12 +14,11 @@ history is refused, and its checks earn nothing, when
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from autograder.evidence.read import TRAINED_MODEL_SUFFIX
 from autograder.evidence.records import HistoryEvidence, MissingEvidence
-from autograder.judge.reference import accuracies
+from autograder.judge.reference import accuracies, weights_digest
 
 VALIDATION_TOLERANCE = 0.05  # validation and test accuracy of one model differ by far less
 NOT_TRAINED = "was not produced by training: "
@@ -49,13 +48,6 @@ def optimizer_updates(model: Any) -> int | None:
     except (TypeError, ValueError):
         return None
 
-
-def weights_digest(model: Any) -> str:
-    """A fingerprint of a model's trained weights."""
-    digest = hashlib.blake2b(digest_size=16)
-    for weights in model.get_weights():
-        digest.update(weights.tobytes())
-    return digest.hexdigest()
 
 
 def _run_shape(history: HistoryEvidence) -> tuple:
