@@ -24,7 +24,7 @@ and safe, and stock on the notebook without its graded-run speed-ups (no
 After it, a class of ``--complete`` complete solutions on 2 local workers: complete
 submissions per minute.
 
-Usage (from the repository root; ~20 minutes for 8 submissions on 2 cores)::
+Usage (from the repository root; ~22 minutes for 8 submissions on 2 cores)::
 
     .venv/bin/python benchmarks/grading_throughput.py
     .venv/bin/python benchmarks/grading_throughput.py --students 4 --json artifacts/benchmark/throughput.json
