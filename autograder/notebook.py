@@ -34,7 +34,7 @@ def faster_when_graded(model: Any) -> Any:
 
 
 def decoded_when_graded(datasets: Mapping[str, Any]) -> Mapping[str, Any]:
-    """While nbgrader runs the notebook, the same MNIST splits read from decoded arrays; returns a dict.
+    """While nbgrader runs the notebook, the same MNIST splits read from decoded arrays; returns the splits.
 
     ``tfds.load`` decodes 70,000 PNG images on the first pass over the data, about 6 s of a
     graded run.  The prepared dataset's decoded-array cache (:mod:`mnist_ref.decoded_cache`)
