@@ -36,7 +36,7 @@ def faster_when_graded(model: Any) -> Any:
 def decoded_when_graded(datasets: Mapping[str, Any]) -> Mapping[str, Any]:
     """While nbgrader runs the notebook, the same MNIST splits read from decoded arrays; returns the splits.
 
-    ``tfds.load`` decodes 70,000 PNG images on the first pass over the data, about 6 s of a
+    ``tfds.load`` decodes 70,000 PNG images on the first pass over the data, about 2 s of a
     graded run.  The prepared dataset's decoded-array cache (:mod:`mnist_ref.decoded_cache`)
     holds the same images and labels in the same order, so every later step, and every check,
     sees the same elements.  In JupyterLab, or when the splits are not TFDS's ``mnist`` as

@@ -49,7 +49,6 @@ def optimizer_updates(model: Any) -> int | None:
         return None
 
 
-
 def _run_shape(history: HistoryEvidence) -> tuple:
     """What distinguishes one run from another: steps per epoch and updates per epoch."""
     return history.params.get("steps"), tuple(history.history.get("updates") or ())
