@@ -79,7 +79,7 @@ def fake_dataset(data_dir: Path, n_train: int = N_TRAIN, n_test: int = N_TEST) -
 def synthetic(seed: int = 0, n_train: int = 12, n_test: int = 5) -> Decoded:
     """Random uint8 images and int64 labels of MNIST's shapes and dtypes (N_TRAIN, N_TEST by default).
 
-    Self-contained: the writer processes below run its source.
+    Self-contained: the writer processes of tests/test_decoded_cache.py run its source.
     """
     rng = np.random.default_rng(seed)
     return Decoded(rng.integers(0, 256, (n_train, 28, 28, 1), dtype=np.uint8),
