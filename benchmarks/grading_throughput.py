@@ -117,9 +117,7 @@ def one_submission(work: Path, repeats: int) -> dict[str, dict[str, float]]:
     for i, (way, (root, extra)) in enumerate(ways.items()):
         course = courses[way] = work / f"one{i}"
         make_course(course, ASSIGNMENT, source_root=root)
-        if extra:
-            with (course / "nbgrader_config.py").open("a") as f:
-                f.write(extra)
+        add_config(course, extra)
         submit(course, ASSIGNMENT, "complete", root / "source" / ASSIGNMENT / SOURCE.name)
         submit(course, ASSIGNMENT, "blank", course / "release" / ASSIGNMENT / RELEASE.name)
     times: dict[str, dict[str, list[float]]] = {way: {"complete": [], "blank": []} for way in ways}
@@ -145,11 +143,16 @@ def print_one_submission(medians: dict[str, dict[str, float]], repeats: int) -> 
           "faster than without them")
 
 
+def add_config(course: Path, extra_config: str) -> None:
+    """Append ``extra_config`` (e.g. STOCK_PIPELINE) to the course's nbgrader_config.py."""
+    if extra_config:
+        with (course / "nbgrader_config.py").open("a") as f:
+            f.write(extra_config)
+
+
 def copy_course(course: Path, to: Path, extra_config: str = "") -> Path:
     shutil.copytree(course, to)
-    if extra_config:
-        with (to / "nbgrader_config.py").open("a") as f:
-            f.write(extra_config)
+    add_config(to, extra_config)
     return to
 
 
