@@ -37,7 +37,7 @@ from traitlets import Bool, Enum, Unicode
 
 from autograder.evidence.records import ENV_DIR
 from autograder.host.course import trusted_grade_cells
-from autograder.host.sandbox import KERNEL_NAME, tools, trained_files, write_kernel_spec
+from autograder.host.sandbox import KERNEL_NAME, connection, tools, trained_files, write_kernel_spec
 from autograder.host.settings import SafeGrading
 from autograder.host.submission import (
     METADATA,
@@ -86,7 +86,8 @@ class CheckSubmission(NbGraderPreprocessor):
 class SandboxedExecute(Execute):
     """nbgrader's ``Execute``, with the student's kernel in the sandbox (:mod:`autograder.host.sandbox`).
 
-    The kernel sees only its own autograded folder and an evidence folder; the settings are
+    The kernel sees only its own autograded folder and an evidence folder, has no network and is
+    reached over Unix sockets (:func:`~autograder.host.sandbox.connection`); the settings are
     :class:`~autograder.host.settings.SafeGrading`'s.  Each cell gets the per-cell limit, never
     more than what is left of the submission's; past that, the remaining cells are not run.
     A kernel manager passed in (``km``) is not used: the kernel is always the sandboxed one.
@@ -112,7 +113,7 @@ class SandboxedExecute(Execute):
             folder.mkdir()
         write_kernel_spec(folders["jupyter"], workdir, folders["evidence"], folders["runtime"],
                           settings.limits, {**settings.environment(), ENV_DIR: str(folders["evidence"])})
-        self._kernel_dir = folders["jupyter"] / "kernels"
+        self._kernel_dir, self._runtime = folders["jupyter"] / "kernels", folders["runtime"]
         hidden = [str(path.relative_to(workdir)) for path in trained_files(workdir)]
         if hidden:
             _note(nb, f"{', '.join(hidden[:3])}{', ...' if len(hidden) > 3 else ''} handed in beside the "
@@ -138,9 +139,10 @@ class SandboxedExecute(Execute):
         return nb, resources
 
     def create_kernel_manager(self) -> AsyncKernelManager:
-        """A kernel manager that knows only the sandboxed kernel spec."""
+        """A kernel manager that knows only the sandboxed kernel spec, and reaches it over Unix sockets."""
         self.km = AsyncKernelManager(kernel_name=KERNEL_NAME, config=self.config,
-                                     kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(self._kernel_dir)]))
+                                     kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(self._kernel_dir)]),
+                                     **connection(self._runtime))
         return self.km
 
     def _cell_timeout(self, cell: NotebookNode) -> int:

@@ -1,12 +1,14 @@
 """Runs on the host: a Jupyter kernel spec that runs the student's kernel in a sandbox, with limits.
 
-The kernel runs under bubblewrap in its own mount, PID, IPC and UTS namespaces, with no
-capabilities: the file system it sees is the operating system and Python (read-only), the
-course's ``autograder`` and ``mnist_ref`` packages and the prepared MNIST data (read-only),
-a private /tmp, the folder of its own submission and the evidence folder.  The course
-directory (gradebook, source/ with solutions and hidden tests, release/, other students) is
-not there at all; trained models and arrays handed in beside the notebook read as empty
-files, and everything else outside its own folders is read-only.  ``prlimit`` caps its
+The kernel runs under bubblewrap in its own mount, PID, IPC, UTS and network namespaces, with
+no capabilities.  It has no network at all, not even the host's 127.0.0.1 (a loopback of its
+own, where nothing listens): nbgrader talks to it over Unix sockets in its runtime folder
+(:func:`connection`).  The file system it sees is the operating system and Python (read-only),
+the course's ``autograder`` and ``mnist_ref`` packages and the prepared MNIST data (read-only),
+a private /tmp, the folder of its own submission, the evidence folder and its runtime folder.
+The course directory (gradebook, source/ with solutions and hidden tests, release/, other
+students) is not there at all; trained models and arrays handed in beside the notebook read as
+empty files, and everything else outside its own folders is read-only.  ``prlimit`` caps its
 address space (memory), open files and processes; bubblewrap kills every process of the
 sandbox when the kernel's parent goes away.
 """
@@ -76,7 +78,8 @@ def kernel_argv(workdir: Path, evidence: Path, runtime: Path, limits: Limits) ->
         f"--nproc={limits.processes}", "--",
         # --as-pid-1: ipykernel exits when its parent is PID 1, which bwrap's init would be.
         bwrap, "--die-with-parent", "--new-session", "--as-pid-1",
-        "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+        # --unshare-net: no network, not even the host's 127.0.0.1 (the hub, a database, ...).
+        "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-net", "--unshare-cgroup-try",
         "--ro-bind", "/usr", "/usr", "--symlink", "usr/bin", "/bin", "--symlink", "usr/sbin", "/sbin",
         "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
         "--ro-bind", "/etc", "/etc", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
@@ -97,6 +100,15 @@ def kernel_argv(workdir: Path, evidence: Path, runtime: Path, limits: Limits) ->
         str(python), "-m", "ipykernel_launcher", "-f", str(runtime / "connection.json"),
     ]
     return argv
+
+
+def connection(runtime: Path) -> dict[str, str]:
+    """How nbgrader reaches the sandboxed kernel: ZeroMQ over Unix sockets in ``runtime``.
+
+    Settings of jupyter_client's ``KernelManager``.  The sandbox has no network, so no TCP;
+    socket files work across network namespaces, and the sandbox sees ``runtime`` at the same path.
+    """
+    return {"transport": "ipc", "ip": str(runtime / "kernel-ipc")}
 
 
 def write_kernel_spec(jupyter_path: Path, workdir: Path, evidence: Path, runtime: Path,
@@ -124,7 +136,14 @@ def write_kernel_spec(jupyter_path: Path, workdir: Path, evidence: Path, runtime
 
 
 def launch(argv_file: str, inside: str, connection_file: str) -> None:
-    """Copy the connection file where the sandbox sees it, then replace this process by the kernel."""
+    """Copy the connection file where the sandbox sees it, then replace this process by the kernel.
+
+    Refuses a connection over TCP: the kernel, without a network, could never be reached.
+    """
+    transport = json.loads(Path(connection_file).read_text()).get("transport")
+    if transport != "ipc":
+        sys.exit(f"the sandboxed kernel has no network: connect to it over 'ipc', not {transport!r} "
+                 "(autograder.host.sandbox.connection)")
     shutil.copyfile(connection_file, inside)
     argv = json.loads(Path(argv_file).read_text())
     os.execv(argv[0], argv)
