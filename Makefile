@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast data lint clean-venv lab sandbox-tools browser-tools postgres-tools
+.PHONY: demo test test-fast data lint clean-venv lab hub sandbox-tools browser-tools postgres-tools hub-tools
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,14 @@ postgres-tools:
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql; \
 	  else echo "Install PostgreSQL's server (sudo apt-get install postgresql) for the gradebook tests"; exit 1; fi; }
 
+# JupyterHub's proxy, configurable-http-proxy, from npm (package.json, package-lock.json), into node_modules/.
+PROXY := node_modules/.bin/configurable-http-proxy
+hub-tools: $(PROXY)
+$(PROXY): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "Install Node.js 20+ and npm (apt-get install nodejs npm) for the hub's proxy"; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 demo: data sandbox-tools
 	$(PY) -m autograder demo --course demo-course
 
@@ -47,7 +55,11 @@ demo: data sandbox-tools
 lab: data
 	$(PY) -m autograder.tools.lab $(LAB_ARGS)
 
-test: data sandbox-tools browser-tools postgres-tools
+# The course on JupyterHub (autograder/tools/hub.py), on 127.0.0.1:8000; HUB_ARGS e.g. --dev --port 8010
+hub: data sandbox-tools hub-tools
+	$(PY) -m autograder.tools.hub $(HUB_ARGS)
+
+test: data sandbox-tools browser-tools postgres-tools hub-tools
 	$(PY) -m ruff check .
 	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest --durations=25

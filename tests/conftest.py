@@ -111,3 +111,18 @@ def postgres_url(postgres_server, request: pytest.FixtureRequest) -> str:
 
     name = re.sub(r"\W", "_", request.node.name.lower())[:40] + f"_{os.getpid()}_{id(request) % 10**6}"
     return postgres_server.create_database(name)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator:
+    """Headless Debian Chromium through Playwright, with all background networking off."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=os.fspath(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()

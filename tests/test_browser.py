@@ -29,36 +29,33 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tests.helpers import ROOT, SOURCE_NOTEBOOK, free_port
+from tests.browser import (
+    CHROMIUM,
+    SECOND,
+    answered,
+    autograde_in_formgrader,
+    cell,
+    hostile,
+    nbgrader_menu,
+    show,
+)
+from tests.browser import shot as save_shot
+from tests.helpers import ROOT, free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("prepared_mnist")]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 TOKEN = "browser-test-token"
 ASSIGNMENT = "mnist_batch_size"
 COURSE_ID = "mnist-batch-size"
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 FALLBACK_STUDENT = "ada"
 HOSTILE_STUDENT = "mallory"
-# Put at the top of mallory's first answer: every check in her kernel claims full marks.
-PATCH_CHECKS = """import autograder.grading as g, autograder.checks as c
-from autograder.checks.result import CheckResult, Part
-full = lambda *a, **k: CheckResult([Part(True, 'ok')])
-for name in dir(c):
-    if name.startswith('check_'):
-        setattr(c, name, full)
-g.run_check = full
-g.grade = lambda *a, out_of=1, **k: out_of
-g.require = lambda *a, **k: None
-"""
 NOT_DONE = ("training_history", "test_evaluation", "exercise6_batch_size", "exercise6_full_batch",
             "exercise7_batch_size", "batch_size_trend")  # mallory trains no model
 DONE = ("validation_split_size", "scaling", "architecture", "compile_settings")  # her data and model
 WRITTEN_ANSWERS = ["exercise6_answer", "exercise7_answer"]  # markdown, graded by hand
 ARTIFACTS = Path(os.environ.get("BROWSER_ARTIFACTS", ROOT / "artifacts" / "browser"))
-SECOND = 1000  # Playwright timeouts are in milliseconds
+
 
 
 @dataclass
@@ -79,28 +76,9 @@ def nbgrader(course: Path, env: dict[str, str], *args: str) -> subprocess.Comple
     return proc
 
 
-def answered(release: Path, target: Path) -> Path:
-    """The release notebook with every solution cell replaced by the reference solution."""
-    solutions = {c.metadata["nbgrader"]["grade_id"]: c.source
-                 for c in nbformat.read(SOURCE_NOTEBOOK, as_version=4).cells}
-    nb = nbformat.read(release, as_version=4)
-    for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("solution"):
-            lines = solutions[meta["grade_id"]].splitlines()
-            cell.source = "\n".join(ln for ln in lines if ln.strip() not in
-                                    ("### BEGIN SOLUTION", "### END SOLUTION"))
-    nbformat.write(nb, target)
-    return target
-
-
 def shot(page, name: str) -> Path:
-    """Save a screenshot as an artifact and print where it is."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=path)
-    print(f"screenshot: {path}")
-    return path
+    """Save a screenshot in this test's artifacts folder."""
+    return save_shot(page, ARTIFACTS, name)
 
 
 @pytest.fixture(scope="module")
@@ -161,19 +139,6 @@ def lab(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
                 print(f"\nbrowser test screenshots and server log: {ARTIFACTS}")
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator:
-    """Headless Debian Chromium through Playwright, with all background networking off."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=os.fspath(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
 @pytest.fixture
 def page(browser, lab: Lab, request: pytest.FixtureRequest) -> Iterator:
     """A new browser page logged in to the lab, with JupyterLab loaded; a screenshot if the test fails."""
@@ -190,35 +155,6 @@ def page(browser, lab: Lab, request: pytest.FixtureRequest) -> Iterator:
             shot(pg, f"FAILED-{request.node.name}")
     finally:
         context.close()
-
-
-def cell(page, text: str):
-    """The notebook's code cell whose source contains ``text``."""
-    return page.locator(".jp-CodeCell").filter(has=page.locator(".jp-InputArea", has_text=text)).first
-
-
-def show(page, locator) -> None:
-    """Scroll ``locator`` to the top of its scroll area and wait until it is painted there."""
-    locator.first.wait_for()
-    # Off-screen cells are laid out lazily (content-visibility), so one scroll can land short:
-    # scroll again after each painted frame until the element stays put.
-    locator.first.evaluate("""async e => {
-        const frame = () => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
-        let top = NaN;
-        for (let i = 0; i < 10; i++) {
-            e.scrollIntoView({block: 'start'});
-            await frame();
-            const now = e.getBoundingClientRect().top;
-            if (Math.abs(now - top) < 1) break;
-            top = now;
-        } }""")
-    locator.first.wait_for(state="visible")
-
-
-def nbgrader_menu(page, item: str) -> None:
-    """Click Nbgrader > ITEM in JupyterLab's menu bar."""
-    page.get_by_role("menuitem", name="Nbgrader").click()
-    page.locator(".lm-Menu-itemLabel", has_text=re.compile(f"^{re.escape(item)}$")).click()
 
 
 def open_notebook(page, lab: Lab, relpath: str) -> None:
@@ -294,44 +230,6 @@ def test_student_fetches_runs_validates_and_submits(page, lab: Lab) -> None:
     shot(page, "06-assignment-list-submitted")
     inbound = Path(lab.env["NBGRADER_EXCHANGE"]) / COURSE_ID / "inbound"
     assert any(inbound.iterdir()), "Submit left nothing in the exchange"
-
-
-def hostile(release: Path, target: Path) -> Path:
-    """Mallory's notebook: the solution without its training runs, every kernel check patched to full marks.
-
-    The cells that train a model (the solution cells that call ``train_model(``) keep the
-    release's stub, so no model is trained; the first cell she completes replaces the checks in
-    her kernel, so her own grade cells print full marks.
-    """
-    from autograder.tools.samples import cell_sources, replace_cells
-
-    nb = nbformat.read(release, as_version=4)
-    solutions = [c.metadata["nbgrader"]["grade_id"] for c in nb.cells
-                 if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code"]
-    source, stubs = cell_sources(SOURCE_NOTEBOOK), cell_sources(release)
-    training = {gid: stubs[gid] for gid in solutions if "train_model(" in source[gid]}
-    assert sorted(training) == ["exercise6_run", "exercise7_run", "long_run", "main_run"], sorted(training)
-    replace_cells(answered(release, target), training, target)
-    nb = nbformat.read(target, as_version=4)
-    first = next(c for c in nb.cells if c.metadata["nbgrader"]["grade_id"] == solutions[0])
-    first.source = PATCH_CHECKS + first.source
-    nbformat.write(nb, target)
-    return target
-
-
-def autograde_in_formgrader(fg, student: str) -> str:
-    """Click the Autograde button of ``student``'s row in Manage Submissions; the row's score when done."""
-    row = fg.locator("#main-table tr", has=fg.locator("td.student-id", has_text=re.compile(f"^{student}$")))
-    row.locator("td.autograde a").click()
-    modal = fg.locator("#success-modal, #error-modal")
-    # nbgrader's Autograde converter runs in the server process: the kernel trains, then the judge.
-    modal.wait_for(timeout=600 * SECOND)
-    assert modal.get_attribute("id") == "success-modal", f"Autograde of {student}:\n{modal.inner_text()}"
-    modal.locator("button.btn-primary").click()
-    modal.wait_for(state="detached")
-    score = row.locator("td.score")
-    score.filter(has_text=re.compile(r"^[\d.]+ / [\d.]+$")).wait_for()
-    return score.inner_text()
 
 
 def test_formgrader_autograde_button_grades_safely_and_flags_only_written_answers(page, lab: Lab) -> None:

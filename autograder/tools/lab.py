@@ -47,6 +47,9 @@ LAB_PLUGINS = (
     "@jupyter/nbgrader:create-assignment",
     "@jupyter/nbgrader:validate-assignment",
 )
+# What only instructors get (autograder/tools/hub.py gives students the rest).
+INSTRUCTOR_ONLY = frozenset({"nbgrader.server_extensions.formgrader", "@jupyter/nbgrader:formgrader",
+                             "@jupyter/nbgrader:create-assignment"})
 
 
 class LabError(RuntimeError):
@@ -64,18 +67,24 @@ class LabLaunch:
     exchange: Path | None
 
 
-def write_config(config_dir: Path) -> None:
-    """Write the Jupyter config folder that enables nbgrader's server and lab extensions."""
+def write_config(config_dir: Path, instructor: bool = True) -> None:
+    """Write the Jupyter config folder that enables nbgrader's server and lab extensions.
+
+    A student's (``instructor=False``) has no Formgrader and no Create Assignment panel.
+    """
+    def enabled(name: str) -> bool:
+        return instructor or name not in INSTRUCTOR_ONLY
+
     config_dir.mkdir(parents=True, exist_ok=True)
     server = {
-        "ServerApp": {"jpserver_extensions": {name: True for name in SERVER_EXTENSIONS}},
+        "ServerApp": {"jpserver_extensions": {name: enabled(name) for name in SERVER_EXTENSIONS}},
         # The course machines are offline: no news feed, update check or PyPI extension manager.
         "LabApp": {"news_url": None, "check_for_updates_class": "jupyterlab.NeverCheckForUpdate",
                    "extension_manager": "readonly"},
     }
     (config_dir / "jupyter_server_config.json").write_text(json.dumps(server, indent=2) + "\n")
-    # Highest-priority page config: re-enables nbgrader's plugins even if a site config disabled them.
-    page = {"disabledExtensions": {name: False for name in LAB_PLUGINS}}
+    # Highest-priority page config: sets nbgrader's plugins whatever a site config says.
+    page = {"disabledExtensions": {name: not enabled(name) for name in LAB_PLUGINS}}
     (config_dir / "labconfig").mkdir(exist_ok=True)
     (config_dir / "labconfig" / "page_config.json").write_text(json.dumps(page, indent=2) + "\n")
     # JupyterLab's user settings live here too; only the first start writes a default (no news prompt).
