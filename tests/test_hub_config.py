@@ -135,3 +135,11 @@ def test_a_missing_proxy_names_the_command_that_installs_it(tmp_path: Path,
     monkeypatch.setattr(hub, "PROXY", tmp_path / "no-proxy")
     with pytest.raises(HubError, match="make hub-tools"):
         hub.prepare(HubLayout(tmp_path, "teacher", ("ada",), dev=True))
+
+
+@pytest.mark.parametrize("instructor, students", [("root;rm", ("ada",)), ("Teacher", ("ada",)),
+                                                  ("teacher", ()), ("teacher", ("ada", "teacher"))])
+def test_user_names_that_useradd_or_nbgrader_would_refuse_are_refused_first(
+        tmp_path: Path, instructor: str, students: tuple[str, ...]) -> None:
+    with pytest.raises(HubError, match="a user name|different people"):
+        hub.prepare(HubLayout(tmp_path, instructor, students, dev=True))

