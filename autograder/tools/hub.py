@@ -286,11 +286,12 @@ def install_course(layout: HubLayout) -> Path:
     course = layout.course
     if not (course / "nbgrader_config.py").is_file():
         course.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
         shutil.copytree(ROOT / "source", course / "source", dirs_exist_ok=True,
                         ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
-    if not layout.dev:
-        run(["chown", "-R", f"{layout.instructor}:", os.fspath(layout.home(layout.instructor))])
+        # Last: a copy cut short is made again at the next start.
+        shutil.copyfile(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
+        if not layout.dev:  # the instructor's, like the rest of their home
+            run(["chown", "-R", f"{layout.instructor}:", os.fspath(course)])
     return course
 
 
