@@ -204,3 +204,18 @@ def test_a_copied_course_keeps_to_itself_whatever_root_and_gradebook_the_origina
     config = course_config(copy)
     assert config.CourseDirectory.root == str(copy)
     assert db_url(copy, config) == f"sqlite:///{copy / 'gradebook.db'}"
+
+
+def test_ctrl_c_while_grading_is_remembered_even_when_its_keyboardinterrupt_is_swallowed() -> None:
+    import signal
+
+    from autograder.host.classroom import _ctrl_c_remembered
+
+    before = signal.getsignal(signal.SIGINT)
+    with _ctrl_c_remembered() as ctrl_c:
+        try:  # a library that catches KeyboardInterrupt and carries on
+            os.kill(os.getpid(), signal.SIGINT)
+        except KeyboardInterrupt:
+            pass
+        assert ctrl_c.is_set()
+    assert signal.getsignal(signal.SIGINT) is before  # pytest's own handler is back

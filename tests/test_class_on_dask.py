@@ -200,6 +200,7 @@ def test_ctrl_c_stops_grade_all_keeps_what_was_graded_and_only_new_grades_the_re
     while not _recorded(course) and run.poll() is None and time.monotonic() < deadline:
         time.sleep(0.5)
     time.sleep(5)  # the next submission is being graded now
+    assert run.poll() is None, f"grade-all ended before Ctrl-C was pressed:\n{run.communicate()[0]}"
     os.killpg(run.pid, signal.SIGINT)
     output, _ = run.communicate(timeout=120)
     assert run.returncode == 130, output

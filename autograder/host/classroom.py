@@ -11,10 +11,13 @@ crashes its grader never stops the class; grading again gives the same results.
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 import uuid
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from tqdm import tqdm
@@ -98,6 +101,25 @@ def grade_all(course: Path, assignment: str, settings: SafeGrading | None = None
     return summary
 
 
+@contextmanager
+def _ctrl_c_remembered() -> Iterator[threading.Event]:
+    """Ctrl-C while grading, remembered: grade-all stops even if a library swallows the KeyboardInterrupt."""
+    pressed = threading.Event()
+    if threading.current_thread() is not threading.main_thread():  # only the main thread gets signals
+        yield pressed
+        return
+
+    def on_ctrl_c(signum: int, frame: object) -> None:
+        pressed.set()
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, on_ctrl_c)
+    try:
+        yield pressed
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _grade(course: Path, assignment: str, settings: SafeGrading, packed: dict[str, Submission],
            recorder: Recorder, summary: ClassSummary, progress: bool) -> None:
     """Send every submission to the cluster and record each result as it arrives."""
@@ -118,16 +140,19 @@ def _grade(course: Path, assignment: str, settings: SafeGrading, packed: dict[st
                                      key=f"grade-{student}-{uuid.uuid4().hex[:8]}"): student
                        for student, sub in packed.items()}
         try:
-            for future in as_completed(futures):
-                student = futures[future]
-                try:
-                    outcome = recorder.record(future.result())
-                except Exception as exc:  # this one could not be graded: report it, keep the class going
-                    outcome = _failure(student, exc)
-                    recorder.write_logs(outcome, packed[student].fingerprint, "")
-                summary.outcomes.append(outcome)
-                bar.update()
-                bar.set_postfix(failed=len(summary.failed), refresh=False)
+            with _ctrl_c_remembered() as ctrl_c:
+                for future in as_completed(futures):
+                    student = futures[future]
+                    try:
+                        outcome = recorder.record(future.result())
+                    except Exception as exc:  # this one could not be graded: report it, keep the class going
+                        outcome = _failure(student, exc)
+                        recorder.write_logs(outcome, packed[student].fingerprint, "")
+                    summary.outcomes.append(outcome)
+                    bar.update()
+                    bar.set_postfix(failed=len(summary.failed), refresh=False)
+                    if ctrl_c.is_set():  # pressed, but its KeyboardInterrupt was lost on the way
+                        raise KeyboardInterrupt
         except KeyboardInterrupt:
             client.cancel(list(futures))
             summary.interrupted = True
