@@ -143,3 +143,24 @@ def test_user_names_that_useradd_or_nbgrader_would_refuse_are_refused_first(
         tmp_path: Path, instructor: str, students: tuple[str, ...]) -> None:
     with pytest.raises(HubError, match="a user name|different people"):
         hub.prepare(HubLayout(tmp_path, instructor, students, dev=True))
+
+
+def test_root_never_copies_the_course_through_a_link_in_the_instructor_s_home(dev_layout: HubLayout,
+                                                                              tmp_path: Path) -> None:
+    dev_layout.course.parent.mkdir(parents=True)
+    dev_layout.course.symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(HubError, match="symbolic link"):
+        hub.install_course(dev_layout)
+    assert not (tmp_path / "elsewhere").exists()
+
+
+def test_an_existing_account_whose_home_others_can_read_is_refused_not_changed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path / "ada"
+    home.mkdir(mode=0o755)
+    home.chmod(0o755)
+    monkeypatch.setattr(hub, "account_exists", lambda user: True)
+    monkeypatch.setattr(HubLayout, "home", lambda self, user: home)
+    with pytest.raises(HubError, match="open to other users.*chmod 700"):
+        hub.create_accounts(HubLayout(tmp_path, "teacher", ("ada",)))
+    assert home.stat().st_mode & 0o777 == 0o755

@@ -154,10 +154,14 @@ def create_accounts(layout: HubLayout, passwords: dict[str, str] | None = None) 
     for user in layout.users:
         if not account_exists(user):
             run(["useradd", "--create-home", "--user-group", "--shell", "/bin/bash", user])
+            os.chmod(layout.home(user), 0o700)  # no user reads another's home (Debian's default is 0755)
             created[user] = (passwords or {}).get(user) or secrets.token_urlsafe(12)
             run(["chpasswd"], input=f"{user}:{created[user]}\n")
             note_password(layout, user, created[user])
-        os.chmod(layout.home(user), 0o700)  # no user reads another's home (Debian's default is 0755)
+        home = layout.home(user)
+        if not home.is_dir() or home.stat().st_mode & 0o077:  # an existing account's home is left as it is
+            raise HubError(f"{user}'s home {home} is missing or open to other users: its students' work "
+                           f"and the course would be too; `chmod 700 {home}` (or another account)")
     return created
 
 
@@ -284,6 +288,8 @@ def write_user_config(layout: HubLayout, user: str) -> Path:
 def install_course(layout: HubLayout) -> Path:
     """The course directory in the instructor's home: nbgrader_config.py and source/ (never overwritten)."""
     course = layout.course
+    if course.is_symlink():  # root copies and chowns here: never through a link the user made
+        raise HubError(f"{course} is a symbolic link: make it a folder (or remove it) and start again")
     if not (course / "nbgrader_config.py").is_file():
         course.mkdir(parents=True, exist_ok=True)
         shutil.copytree(ROOT / "source", course / "source", dirs_exist_ok=True,
