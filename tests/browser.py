@@ -8,6 +8,9 @@ claim full marks). tests/test_browser.py drives one lab, tests/test_hub.py a Jup
 from __future__ import annotations
 
 import re
+import subprocess
+import time
+import urllib.request
 from pathlib import Path
 
 import nbformat
@@ -119,3 +122,18 @@ def autograde_in_formgrader(fg, student: str) -> str:
     score = row.locator("td.score")
     score.filter(has_text=re.compile(r"^[\d.]+ / [\d.]+$")).wait_for()
     return score.inner_text()
+
+
+def wait_until_up(url: str, proc: subprocess.Popen, log: Path, seconds: float, what: str) -> None:
+    """Wait until ``url`` answers; fail the test with the end of ``log`` if ``proc`` ends or time runs out."""
+    import pytest
+
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5):
+                return
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"{what} did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.5)

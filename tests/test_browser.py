@@ -20,8 +20,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +36,7 @@ from tests.browser import (
     hostile,
     nbgrader_menu,
     show,
+    wait_until_up,
 )
 from tests.browser import shot as save_shot
 from tests.helpers import ROOT, free_port
@@ -115,15 +114,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
                                 stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/api/status?token={TOKEN}", timeout=5):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"JupyterLab did not start:\n{log.read_text()[-3000:]}")
-                time.sleep(0.5)
+        wait_until_up(f"{url}/api/status?token={TOKEN}", proc, log, 90, "JupyterLab")
         yield Lab(url, course, launch.env, log)
     finally:
         proc.terminate()  # SIGTERM: the server shuts its kernels down and exits

@@ -25,7 +25,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +32,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tests.browser import SECOND, answered, autograde_in_formgrader, hostile, nbgrader_menu
+from tests.browser import SECOND, answered, autograde_in_formgrader, hostile, nbgrader_menu, wait_until_up
 from tests.browser import shot as save_shot
 from tests.helpers import ROOT, cell_messages
 
@@ -126,15 +125,8 @@ def hub(request: pytest.FixtureRequest) -> Iterator[Hub]:
         proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 600  # the first run builds the users' environment
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/hub/health", timeout=5):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"JupyterHub did not start:\n{log.read_text()[-3000:]}")
-                time.sleep(0.5)
+        # Up to 10 minutes: the first run builds the users' environment.
+        wait_until_up(f"{url}/hub/health", proc, log, 600, "JupyterHub")
         yield Hub(url, layout, log)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)  # the hub stops the users' servers and its proxy

@@ -198,10 +198,11 @@ def readable_by_all(path: Path) -> bool:
 
 
 def project_fingerprint() -> str:
-    """What the users' environment was built from: the project's metadata, pins and code."""
-    digest = hashlib.sha256()
-    for path in [ROOT / "pyproject.toml", ROOT / "constraints.txt",
-                 *sorted((ROOT / "autograder").rglob("*.py")), *sorted((ROOT / "mnist_ref").rglob("*.py"))]:
+    """What the users' environment was built from: the code (the workers' fingerprint) and its pins."""
+    from autograder.host.bundle import package_fingerprint
+
+    digest = hashlib.sha256(package_fingerprint().encode())
+    for path in (ROOT / "pyproject.toml", ROOT / "constraints.txt"):
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
@@ -232,11 +233,13 @@ def build_env(layout: HubLayout) -> Path:
 
 def share_dataset(layout: HubLayout) -> Path:
     """Copy the prepared TFDS mnist (with its decoded-array cache) where every user can read it."""
-    from mnist_ref.offline_data import is_prepared, prepared_dataset_dir, tfds_data_dir
+    from autograder.tools.lab import LabError, check_mnist
+    from mnist_ref.offline_data import prepared_dataset_dir, tfds_data_dir
 
-    if not is_prepared():
-        raise HubError(f"TFDS mnist is not prepared in {prepared_dataset_dir()}: run `make data` first")
-    source = prepared_dataset_dir()
+    try:
+        source = check_mnist()
+    except LabError as exc:
+        raise HubError(str(exc)) from exc
     target = prepared_dataset_dir(layout.data)
     if tfds_data_dir().resolve() == layout.data.resolve():
         return layout.data
@@ -248,9 +251,14 @@ def share_dataset(layout: HubLayout) -> Path:
     shutil.copytree(source, partial)
     shutil.rmtree(target, ignore_errors=True)
     partial.rename(target)  # complete or absent, never half-copied
-    for path in [layout.data, *layout.data.rglob("*")]:
-        path.chmod(0o755 if path.is_dir() else 0o644)
+    readable_to_all(layout.data)
     return layout.data
+
+
+def readable_to_all(folder: Path) -> None:
+    """Make ``folder`` and everything in it readable (not writable) by every user."""
+    for path in [folder, *folder.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
 
 
 def student_nbgrader_settings(user: str, layout: HubLayout) -> dict:
@@ -280,8 +288,7 @@ def write_user_config(layout: HubLayout, user: str) -> Path:
     nbgrader = ({"CourseDirectory": {"root": os.fspath(layout.course)}} if instructor
                 else student_nbgrader_settings(user, layout))
     (folder / "nbgrader_config.json").write_text(json.dumps(nbgrader, indent=1) + "\n")
-    for path in [folder, *folder.rglob("*")]:
-        path.chmod(0o755 if path.is_dir() else 0o644)  # root's, read-only to the user
+    readable_to_all(folder)  # root's, read-only to the user
     return folder
 
 
