@@ -55,10 +55,16 @@ def quiet_stderr() -> Iterator[None]:
 
 def _resolve(check: Callable[..., CheckResult], namespace: Mapping[str, Any],
              given: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """Arguments for ``check`` from ``given`` and the notebook's namespace; names still missing."""
+    """Arguments for ``check`` from ``given`` and the notebook's namespace; names still missing.
+
+    A keyword-only parameter is a setting of the grade cell (an expected width, a learning
+    rate): it comes from ``given`` or its default, never from a notebook variable of that name.
+    """
     kwargs: dict[str, Any] = {}
     missing: list[str] = []
     for name, param in inspect.signature(check).parameters.items():
+        if param.kind is inspect.Parameter.KEYWORD_ONLY and name not in given:
+            continue
         spec = given.get(name, var(name))
         if not isinstance(spec, var):
             kwargs[name] = spec
@@ -75,7 +81,9 @@ def _save_evidence(check: Callable[..., CheckResult], namespace: Mapping[str, An
     if evidence.evidence_dir() is None:
         return
     with quiet_stderr():
-        for name in inspect.signature(check).parameters:
+        for name, param in inspect.signature(check).parameters.items():
+            if param.kind is inspect.Parameter.KEYWORD_ONLY and name not in given:
+                continue
             spec = given.get(name, var(name))
             if isinstance(spec, var) and spec.name in namespace:
                 evidence.write(spec.name, namespace[spec.name])

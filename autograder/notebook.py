@@ -11,14 +11,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from autograder.evidence import write as _evidence  # noqa: F401 - bound before student code
+from autograder.evidence.records import SAVED_RUN
 from mnist_ref.budget import MAX_EPOCHS, MAX_UPDATES, grading_budget, under_grading
+from mnist_ref.lesson import GRADED_STEPS_PER_EXECUTION, HYPERPARAMETER_GRADED_EPOCHS
 
-__all__ = ["MAX_EPOCHS", "MAX_UPDATES", "decoded_when_graded", "faster_when_graded", "grading_budget",
-           "plot_runs", "under_grading"]
-
-# Training steps per call to TensorFlow while graded; divides the budget's MAX_UPDATES, so the
-# budget still stops at exactly that many updates.
-GRADED_STEPS_PER_EXECUTION = 50
+__all__ = ["HYPERPARAMETER_GRADED_EPOCHS", "MAX_EPOCHS", "MAX_UPDATES", "decoded_when_graded",
+           "faster_when_graded", "grading_budget", "load_saved_run", "plot_runs", "save_run", "under_grading"]
 
 
 def faster_when_graded(model: Any) -> Any:
@@ -88,3 +86,58 @@ def plot_runs(histories: Mapping[str, Any], metric: str = "val_accuracy", first_
     short.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.tight_layout()
     return fig
+
+
+def save_run(model: Any, history: Any, config: Mapping[str, Any], path: str = SAVED_RUN) -> str:
+    """In JupyterLab, save a full-size run (settings, History, weights) to ``path``; returns what it did.
+
+    While nbgrader runs the notebook nothing is written: the run saved in JupyterLab, and
+    submitted with the notebook, is the one that is graded.
+    """
+    if under_grading():
+        return f"graded run: {path} from your JupyterLab run is kept as it is"
+    import json
+
+    import numpy as np
+
+    logs = {str(k): [float(x) for x in v] for k, v in (getattr(history, "history", None) or {}).items()}
+    weights = {f"arr_{i}": np.asarray(w) for i, w in enumerate(model.get_weights())}
+    np.savez_compressed(path, **weights, config=np.array(json.dumps(dict(config))),
+                        history=np.array(json.dumps(logs)))
+    return f"saved {path}: submit it with this notebook"
+
+
+def load_saved_run(validation_data: Any = None, path: str = SAVED_RUN) -> Any:
+    """The run :func:`save_run` saved, with what its weights score on the test set and on
+    ``validation_data``; None without a saved run.  The grader computes both again itself.
+    """
+    import json
+    import os
+
+    import numpy as np
+
+    from autograder.evidence.records import SavedRun
+    from mnist_ref import decoded_cache
+    from mnist_ref.model import model_with_weights
+    from mnist_ref.offline_data import prepared_dataset_dir
+
+    if not os.path.exists(path):
+        return None
+    with np.load(path, allow_pickle=False) as data:
+        weights = sorted((k for k in data.files if k.startswith("arr_")), key=lambda k: int(k[4:]))
+        run = SavedRun(json.loads(str(data["config"])), json.loads(str(data["history"])),
+                       [data[k] for k in weights])
+    try:
+        model = model_with_weights(run.widths, run.activations, run.weights)
+    except ValueError:
+        return run
+    test = decoded_cache.load(prepared_dataset_dir())
+    predicted = np.asarray(model.predict(test.x_test.astype(np.float32) / 255.0, verbose=0)).argmax(axis=-1)
+    run.test_accuracy = float((predicted == test.y_test).mean())
+    if validation_data is not None:
+        hits = total = 0
+        for images, labels in validation_data.as_numpy_iterator():
+            hits += int((np.asarray(model(images, training=False)).argmax(axis=-1) == labels).sum())
+            total += len(labels)
+        run.validation_accuracy = hits / total if total else None
+    return run

@@ -1,4 +1,5 @@
-"""The lesson's model: Flatten -> Dense(50, relu) x 2 -> Dense(10, softmax), and its compile step."""
+"""The lesson's model: Flatten -> Dense(50, relu) x 2 -> Dense(10, softmax), its compile step, and
+the hyper-parameter exercises' variants of it (:data:`mnist_ref.lesson.VARIANTS`)."""
 
 from __future__ import annotations
 
@@ -35,16 +36,44 @@ def build_model(
     return tf.keras.Sequential(layers, name="mnist_dnn")
 
 
-def compile_model(model: tf.keras.Model, steps_per_execution: int = 1) -> tf.keras.Model:
-    """Adam (default learning rate), sparse categorical cross-entropy, accuracy: as the lesson.
+def compile_model(
+    model: tf.keras.Model,
+    steps_per_execution: int = 1,
+    learning_rate: float = lesson.ADAM_DEFAULT_LEARNING_RATE,
+) -> tf.keras.Model:
+    """Adam, sparse categorical cross-entropy, accuracy: as the lesson (exercises 8-9 vary the rate).
 
-    ``steps_per_execution`` only changes how many steps run per call into TensorFlow, not the
-    mathematics; the reference raises it for speed.
+    At the default learning rate the optimizer is the string ``"adam"``, exactly as the lesson
+    writes it.  ``steps_per_execution`` only changes how many steps run per call into
+    TensorFlow, not the mathematics; the reference raises it for speed.
     """
+    default = learning_rate == lesson.ADAM_DEFAULT_LEARNING_RATE
     model.compile(
-        optimizer="adam",
+        optimizer="adam" if default else tf.keras.optimizers.Adam(learning_rate=learning_rate),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
         steps_per_execution=steps_per_execution,
     )
+    return model
+
+
+def build_variant(variant: lesson.Variant, steps_per_execution: int = 1) -> tf.keras.Model:
+    """One hyper-parameter exercise's model, built and compiled: its widths, activations and rate."""
+    model = build_model(variant.widths, activation=variant.activations)
+    return compile_model(model, steps_per_execution, variant.learning_rate)
+
+
+def model_with_weights(
+    widths: Sequence[int], activations: Sequence[str], weights: Sequence[object]
+) -> tf.keras.Sequential:
+    """The fully connected model of these hidden widths and activations, holding ``weights``.
+
+    Raises ValueError when the weights do not fit that architecture (another run's weights).
+    """
+    model = build_model(list(widths), len(widths), list(activations))
+    expected = [tuple(w.shape) for w in model.weights]
+    given = [tuple(getattr(w, "shape", ())) for w in weights]
+    if given != expected:
+        raise ValueError(f"weights of shapes {given[:8]} do not fit this model's {expected[:8]}")
+    model.set_weights(list(weights))
     return model

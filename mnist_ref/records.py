@@ -22,13 +22,18 @@ class EpochRecord:
 
 @dataclass
 class TrainingResult:
-    """A whole run: its configuration, every epoch and the test evaluation."""
+    """A whole run: its configuration, every epoch and the test evaluation.
+
+    ``variant`` names the hyper-parameter exercise's model (:data:`mnist_ref.lesson.VARIANTS`);
+    None for the lesson's own model, as in the batch-size study.
+    """
 
     batch_size: int
     seed: int
     epochs: list[EpochRecord] = field(default_factory=list)
     test_loss: float = float("nan")
     test_accuracy: float = float("nan")
+    variant: str | None = None
 
 
 def full_epoch_seconds(record: EpochRecord, batch_size: int, num_train: int = lesson.NUM_TRAIN) -> float:

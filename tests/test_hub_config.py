@@ -108,7 +108,8 @@ def test_the_instructor_gets_every_extension_and_the_course_as_nbgrader_s_course
 def test_the_course_goes_into_the_instructor_s_home_once_never_overwritten(dev_layout: HubLayout) -> None:
     course = hub.install_course(dev_layout)
     assert (course / "nbgrader_config.py").read_bytes() == (ROOT / "nbgrader_config.py").read_bytes()
-    assert (course / "source" / "mnist_batch_size" / "mnist_batch_size.ipynb").is_file()
+    for assignment in ("mnist_batch_size", "mnist_hyperparameters"):  # both assignments, for the Formgrader
+        assert (course / "source" / assignment / f"{assignment}.ipynb").is_file()
     (course / "nbgrader_config.py").write_text("# the instructor's own changes\n")
     hub.install_course(dev_layout)
     assert (course / "nbgrader_config.py").read_text() == "# the instructor's own changes\n"

@@ -166,3 +166,177 @@ def test_grading_budget_run_stops_at_the_update_limit():
     assert epoch.updates == MAX_UPDATES
     assert full_epoch_seconds(epoch, 10) == pytest.approx(epoch.seconds * 5_400 / MAX_UPDATES)
     assert epoch.val_accuracy > 0.8
+
+
+# ---------------------------------------------------------------- the hyper-parameter study (--variants)
+
+
+def _variant_run(name: str, seed: int, val_accuracies: list[float], seconds: float = 2.0) -> TrainingResult:
+    """A hand-made batch-100 run of one variant (see _run)."""
+    run = _run(100, seed, val_accuracies, seconds)
+    run.variant = name
+    return run
+
+
+def _variant_study() -> list[TrainingResult]:
+    """Baseline and lr_0.0001 over seeds 0-2 (the variant in another seed order), and an unpaired seed 3."""
+    baseline = [_variant_run("baseline", s, [0.93 + 0.005 * s, 0.96 + 0.005 * s]) for s in range(3)]
+    slow = [_variant_run("lr_0.0001", s, [0.85 + 0.01 * s, 0.90 + 0.01 * s], seconds=2.0 + 0.1 * s)
+            for s in (2, 0, 1)]
+    return [*baseline, *slow, _variant_run("lr_0.0001", 3, [0.5, 0.5], seconds=9.0)]
+
+
+def _study_parser():
+    """The real ``python -m mnist_ref study`` parser, without running anything."""
+    import argparse
+
+    from mnist_ref.study.cli import add_parser
+
+    parser = argparse.ArgumentParser(prog="python -m mnist_ref")
+    add_parser(parser.add_subparsers(dest="command", required=True))
+    return parser
+
+
+def test_variant_plan_runs_every_variant_at_batch_100_for_5_epochs_baseline_first():
+    """``all`` expands to the lesson's variants in order; the baseline is always run, first, once."""
+    from mnist_ref.lesson import VARIANTS
+    from mnist_ref.study.plan import graded_steps_per_execution, plan_variant_runs, resolve_variants
+
+    specs = plan_variant_runs(["all"], seeds=3)
+    assert len(specs) == 3 * len(VARIANTS) == 24
+    assert [s.variant for s in specs[::3]] == list(VARIANTS)
+    assert {(s.batch_size, s.epochs) for s in specs} == {(100, 5)}
+    assert [s.seed for s in specs[:3]] == [0, 1, 2]
+    assert resolve_variants(["lr_0.02", "sigmoid", "lr_0.02"]) == ["baseline", "lr_0.02", "sigmoid"]
+    assert resolve_variants(["sigmoid", "baseline"]) == ["baseline", "sigmoid"]
+    assert {s.epochs for s in plan_variant_runs(["depth_3"], epochs=1)} == {1}
+    assert planned_updates(specs[0], budget=(5, 3_000)) == 2_700  # the budget does not cut batch 100
+    assert graded_steps_per_execution(specs[0]) == 50 and graded_steps_per_execution(RunSpec(100, 5, 0)) == 1
+    assert specs[3].label == "width_200" and RunSpec(10_000, 5, 0).label == "batch 10,000"
+    with pytest.raises(ValueError, match="unknown variant 'width_100'; choose from baseline, width_200"):
+        plan_variant_runs(["width_100"])
+
+
+def test_variant_report_pairs_each_run_with_the_baseline_of_the_same_seed():
+    """Differences and ratios per seed (not per position); a seed without a baseline run is left out."""
+    from mnist_ref.study.variant_report import summarize_variants
+
+    results = _variant_study()
+    baseline, slow = summarize_variants(results)
+    assert baseline["variant"] == "baseline" and slow["variant"] == "lr_0.0001"
+    assert slow["learning_rate"] == 0.0001 and slow["widths"] == [50, 50] and slow["seeds"] == [2, 0, 1, 3]
+    paired = slow["paired_with_baseline"]
+    # final: 0.90 + 0.01 s - (0.96 + 0.005 s) = -0.06 + 0.005 s; epoch 1: -0.08 + 0.005 s
+    final, first = paired["final_val_accuracy_diff"], paired["epoch1_val_accuracy_diff"]
+    assert final == pytest.approx({"median": -0.055, "min": -0.06, "max": -0.05, "n": 3})
+    assert first == pytest.approx({"median": -0.075, "min": -0.08, "max": -0.07, "n": 3})
+    assert paired["seconds_ratio"] == pytest.approx({"median": 1.05, "min": 1.0, "max": 1.1, "n": 3})
+    assert baseline["paired_with_baseline"]["seconds_ratio"]["median"] == 1.0
+    assert slow["steady_seconds"]["max"] == 9.0  # the unpaired seed still counts in its own spread
+
+
+def test_variant_tables_show_the_lessons_baseline_and_signed_differences():
+    """The baseline row carries the lesson's batch-100 numbers; the paired table signed Δs and ratios."""
+    from mnist_ref.study.variant_report import variant_report_markdown, variant_report_text
+
+    text = variant_report_text(_variant_study(), grading_budget=True)
+    lines = text.splitlines()
+    base = next(line for line in lines if line.startswith("baseline "))
+    assert "0.9408" in base  # the lesson's epoch-1 val_accuracy (its epoch-5 one needs 5 epochs run)
+    five = variant_report_text([_variant_run("baseline", 0, [0.93, 0.94, 0.95, 0.96, 0.97], seconds=1.0)])
+    assert "0.9717" in five.splitlines()[4] and five.splitlines()[4].endswith("  3")  # val_acc, 3 s
+    paired = [line for line in lines if line.startswith("lr_0.0001")][-1]  # the paired table's row
+    assert "-0.0550 [-0.0600–-0.0500]" in paired and "1.05 [1.00–1.10]" in paired
+    assert "reduced grading budget" in lines[0]
+    markdown = variant_report_markdown(_variant_study())
+    assert "## Paired by seed with the baseline" in markdown and "| Δ final val_acc |" in markdown
+    only_baseline = variant_report_text([_variant_run("baseline", 0, [0.9, 0.95])])
+    assert "Δ final" not in only_baseline  # nothing to pair with: no paired table
+
+
+def test_cli_variants_all_and_unknown_names():
+    """``--variants all`` plans every variant into its own folder; a wrong name lists the valid ones."""
+    from mnist_ref.study.cli import DEFAULT_OUT, DEFAULT_OUT_VARIANTS_BUDGET, default_out, plan_from_args
+
+    parser = _study_parser()
+    args = parser.parse_args(["study", "--variants", "all", "--seeds", "2", "--grading-budget"])
+    assert args.variants == ["all"] and len(plan_from_args(args)) == 16
+    assert default_out(args) == DEFAULT_OUT_VARIANTS_BUDGET
+    batch = parser.parse_args(["study"])  # the batch-size study as before
+    assert batch.variants is None and plan_from_args(batch) == plan_runs(seeds=3)
+    assert default_out(batch) == DEFAULT_OUT
+    for bad in (["--variants", "sigmoid", "tanh"], ["--variants", "all", "--batch-sizes", "100"]):
+        with pytest.raises(SystemExit):
+            parser.parse_args(["study", *bad])
+    with pytest.raises(SystemExit):
+        parser.parse_args(["study", "--variants", "tanh"])
+
+
+def test_cli_unknown_variant_message(capsys):
+    """The error names the wrong variant and every valid one."""
+    with pytest.raises(SystemExit):
+        _study_parser().parse_args(["study", "--variants", "tanh"])
+    err = capsys.readouterr().err
+    assert "unknown variant 'tanh'" in err
+    assert "baseline, width_200, depth_3, depth_5, sigmoid, relu_tanh, lr_0.0001, lr_0.02 or all" in err
+
+
+def test_json_round_trip_keeps_the_variant_name_and_reads_batch_size_documents():
+    """study.json -> TrainingResults gives the same runs; documents without variants read as None."""
+    from mnist_ref.study.cli import results_from_document, study_document
+
+    results = _variant_study()
+    document = json.loads(json.dumps(study_document(results, {"seeds": [0, 1, 2]}), allow_nan=False))
+    assert [r["variant"] for r in document["runs"]][:4] == ["baseline"] * 3 + ["lr_0.0001"]
+    assert [s["variant"] for s in document["summary"]] == ["baseline", "lr_0.0001"]
+    assert results_from_document(document) == results
+    batch_runs = [_run(100, 0, [0.9, 0.95]), _run(1, 0, [0.8])]
+    batch_runs[0].epochs[0].val_loss = float("nan")  # strict JSON: NaN -> null -> NaN
+    old = json.loads(json.dumps(study_document(batch_runs, {})))
+    assert "variant" not in old["runs"][0] and old["summary"][0]["batch_size"] == 100
+    back = results_from_document(old)
+    assert [r.variant for r in back] == [None, None] and math.isnan(back[0].epochs[0].val_loss)
+    assert back[1] == batch_runs[1]
+
+
+def test_variant_outputs_are_markdown_json_and_two_pngs(tmp_path):
+    """A hand-made variant study written to disk: study.json, study.md, the two variant plots."""
+    from mnist_ref.study.cli import study_document, write_outputs
+
+    results = _variant_study()
+    paths = write_outputs(results, study_document(results, {"grading_budget": True}), tmp_path)
+    names = sorted(p.name for p in paths)
+    assert names == ["seconds_per_epoch.png", "study.json", "study.md", "val_accuracy.png"]
+    assert (tmp_path / "val_accuracy.png").read_bytes().startswith(PNG_SIGNATURE)
+    assert "lr_0.0001" in (tmp_path / "study.md").read_text()
+
+
+def test_build_variant_sets_widths_activations_and_learning_rate():
+    """Each variant's layers and Adam's rate; the default rate keeps the lesson's ``"adam"`` string."""
+    import tensorflow as tf
+
+    from mnist_ref.lesson import VARIANTS
+    from mnist_ref.model import build_variant
+
+    for name in ("depth_5", "relu_tanh", "lr_0.02", "baseline"):
+        v = VARIANTS[name]
+        model = build_variant(v)
+        dense = model.layers[1:-1]
+        assert [d.units for d in dense] == list(v.widths)
+        assert [d.activation.__name__ for d in dense] == list(v.activations)
+        assert isinstance(model.optimizer, tf.keras.optimizers.Adam)
+        assert float(model.optimizer.learning_rate) == pytest.approx(v.learning_rate)
+    assert build_variant(VARIANTS["baseline"]).count_params() == 42_310
+
+
+@pytest.mark.training
+@pytest.mark.usefixtures("prepared_mnist")
+@pytest.mark.parametrize("grading_budget", [False, True], ids=["compiled", "keras-graded"])
+def test_a_variant_trains_with_both_engines(grading_budget):
+    """One epoch of lr_0.02 at batch 100 (a few seconds): named, 540 updates, and learning."""
+    from mnist_ref.study.plan import run_one
+
+    result = run_one(RunSpec(100, 1, 0, variant="lr_0.02"), grading_budget=grading_budget)
+    (epoch,) = result.epochs
+    assert result.variant == "lr_0.02" and epoch.updates == 540
+    assert 0.85 <= epoch.val_accuracy <= 0.99

@@ -16,10 +16,12 @@ from autograder.checks.training import (
     check_training_history,
     check_trend,
 )
+from autograder.checks.variants import check_baseline_run, check_best_run, check_variant
 
 __all__ = [
     "check_architecture", "check_batching", "check_choice", "check_compile",
     "check_function_cases", "check_long_run", "check_no_validation_leak", "check_run_batch_size",
     "check_scaling", "check_shapes_and_labels", "check_split_sizes", "check_test_evaluation",
-    "check_training_history", "check_trend", "check_value",
+    "check_training_history", "check_trend", "check_value", "check_variant", "check_best_run",
+    "check_baseline_run",
 ]

@@ -5,6 +5,8 @@ command (``python -m mnist_ref study --grading-budget --seeds 3``) reproduces th
 lesson's own numbers (epochs, batch sizes) are in :mod:`mnist_ref.lesson`.
 """
 
+from dataclasses import dataclass
+
 # Batch size 100, 5 epochs: validation accuracy after the 5th epoch, and test accuracy.
 MAIN_VAL_ACCURACY = (0.955, 0.985)
 MAIN_TEST_ACCURACY = (0.950, 0.985)
@@ -19,3 +21,54 @@ MIN_TIME_RATIO_BATCH1_VS_100 = 5.0
 
 # The follow-up run: batch 30,000 or 50,000 "with about 100 epochs".
 LONG_RUN_MIN_EPOCHS = 50
+
+
+# ---------------------------------------------------------------- the hyper-parameter exercises
+@dataclass(frozen=True)
+class Effect:
+    """What one variant does to a graded run, against the student's own baseline run.
+
+    ``accuracy_change``: (low, high) bounds of variant minus baseline validation accuracy after
+    ``epoch`` (None: the last epoch), either bound None for "no bound"; ``min_seconds_ratio``:
+    the variant's seconds per epoch over the baseline's, at least (None: time not judged).
+    """
+
+    accuracy_change: tuple[float | None, float | None]
+    epoch: int | None
+    min_seconds_ratio: float | None
+    lesson: str
+    expected: str
+
+
+# Set from `python -m mnist_ref study --variants all --grading-budget --seeds 3` (README,
+# "The hyper-parameter study"): each band holds every seed's change with a margin.  Depth and the
+# relu/tanh mix change little, so they are checked to stay close, not to go one way; time per
+# epoch is checked only where it grows far beyond the noise of a loaded machine (width 200:
+# 2.1-3.9x measured under load; depth 5's 0.9-2.5x under load is not a direction).
+VARIANT_EFFECTS: dict[str, Effect] = {
+    "width_200": Effect((0.002, None), None, 1.3, "more capacity: a little more accurate, and slower",
+                        "higher than the baseline's (more capacity)"),
+    "depth_3": Effect((-0.01, 0.01), None, None, "about as accurate: a third layer adds little here",
+                      "within 0.01 of the baseline's"),
+    "depth_5": Effect((-0.015, 0.015), None, None, "no better: diminishing returns",
+                      "within 0.015 of the baseline's (diminishing returns)"),
+    "sigmoid": Effect((None, -0.02), 1, None, "sigmoid learns more slowly than relu",
+                      "at least 0.02 below the baseline's after the first epoch (sigmoid learns more "
+                      "slowly)"),
+    "relu_tanh": Effect((-0.01, 0.01), None, None, "a relu/tanh mix trains about as well",
+                        "within 0.01 of the baseline's"),
+    "lr_0.0001": Effect((None, -0.02), None, None, "steps ten times smaller: slow progress in 5 epochs",
+                        "at least 0.02 below the baseline's (ten times smaller steps)"),
+    "lr_0.02": Effect((None, -0.008), None, None, "steps too large to settle: less accurate",
+                      "at least 0.008 below the baseline's (steps too large to settle)"),
+}
+
+# The second assignment's baseline run: validation accuracy after its last epoch, by how many
+# epochs it ran (3 when graded: lesson.HYPERPARAMETER_GRADED_EPOCHS; 5 in JupyterLab).
+BASELINE_VAL_ACCURACY: dict[int, tuple[float, float]] = {3: (0.945, 0.975), 5: MAIN_VAL_ACCURACY}
+
+# Exercise 10: the saved run's weights on the student's validation images (the same weights on
+# the same images: only float noise) and on the test set, and its first epoch against the graded run.
+EXERCISE10_VALIDATION_TOLERANCE = 0.001
+EXERCISE10_TEST_TOLERANCE = 0.01
+EXERCISE10_FIRST_EPOCH_TOLERANCE = 0.01

@@ -46,12 +46,13 @@ def implied_batch_size(history: dict, num_train: int) -> int | None:
 def _passes(check: Callable[..., CheckResult], namespace: dict[str, Any]) -> bool:
     """Whether ``check``, given its arguments from ``namespace``, passes fully; never raises."""
     try:
-        return check(**{name: namespace[name] for name in inspect.signature(check).parameters}).score >= 1
+        return check(**{name: namespace[name] for name, p in inspect.signature(check).parameters.items()
+                        if p.kind is not inspect.Parameter.KEYWORD_ONLY}).score >= 1
     except Exception:  # the student's objects can fail in any way: then it did not pass
         return False
 
 
-def _same_as_lesson(model: Any, **data: Any) -> tuple[bool, list[str]]:
+def same_as_lesson(model: Any, **data: Any) -> tuple[bool, list[str]]:
     """Whether the pipeline and model match the lesson, so the reference bands apply.
 
     A mistake already costs points in its own cell; comparing the resulting accuracy with
@@ -64,7 +65,7 @@ def _same_as_lesson(model: Any, **data: Any) -> tuple[bool, list[str]]:
     return not names, names
 
 
-def _band_part(r: CheckResult, value: float, band: tuple[float, float], what: str,
+def band_part(r: CheckResult, value: float, band: tuple[float, float], what: str,
                comparable: bool, differs: list[str], weight: float = 1.0) -> None:
     lo, hi = band
     if not comparable:
@@ -93,11 +94,11 @@ def check_training_history(history_100: Any, model_100: Any, num_validation_samp
           f"history_100 ran {h['params'].get('steps')} updates per epoch (batch size {batch}); "
           f"expected batch size {BATCH_SIZE} ({full_epoch_steps(BATCH_SIZE, n_train)} updates per epoch)")
     if epochs:
-        ok, differs = _same_as_lesson(
+        ok, differs = same_as_lesson(
             model_100, num_validation_samples=num_validation_samples,
             num_test_samples=num_test_samples, train_data=train_data,
             validation_data=validation_data, test_data=test_data)
-        _band_part(r, logs["val_accuracy"][-1], bands.MAIN_VAL_ACCURACY,
+        band_part(r, logs["val_accuracy"][-1], bands.MAIN_VAL_ACCURACY,
                    "the final validation accuracy", ok, differs, weight=2)
     return r
 
@@ -112,11 +113,11 @@ def check_test_evaluation(test_accuracy: Any, model_100: Any, num_validation_sam
     except (TypeError, ValueError):
         return r.fail(f"test_accuracy is {test_accuracy!r}; expected a number from "
                       "test_loss, test_accuracy = model_100.evaluate(test_data)")
-    ok, differs = _same_as_lesson(
+    ok, differs = same_as_lesson(
         model_100, num_validation_samples=num_validation_samples,
         num_test_samples=num_test_samples, train_data=train_data,
         validation_data=validation_data, test_data=test_data)
-    _band_part(r, value, bands.MAIN_TEST_ACCURACY, "the test accuracy", ok, differs)
+    band_part(r, value, bands.MAIN_TEST_ACCURACY, "the test accuracy", ok, differs)
     return r
 
 
@@ -219,7 +220,7 @@ def check_trend(history_100: Any, history_10000: Any, history_1: Any, model_100:
     else:
         budgeted = h1["history"].get("updates", [h1["params"].get("steps")])[0] < h1["params"].get("steps", 0)
         floor = bands.BATCH1_FIRST_EPOCH_BUDGET if budgeted else bands.BATCH1_FIRST_EPOCH_FULL
-        ok, differs = _same_as_lesson(
+        ok, differs = same_as_lesson(
             model_100, num_validation_samples=num_validation_samples,
             num_test_samples=num_test_samples, train_data=train_data,
             validation_data=validation_data, test_data=test_data)

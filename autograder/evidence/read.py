@@ -18,6 +18,7 @@ from autograder.evidence.records import (
     FunctionEvidence,
     HistoryEvidence,
     MissingEvidence,
+    SavedRun,
 )
 
 # Each kind of file a variable can leave: ``NAME.KIND`` (see autograder.evidence.write).
@@ -67,6 +68,11 @@ def load(directory: Path) -> dict[str, Any]:
             elif kind == "history.json":
                 record = json.loads(path.read_text())
                 namespace[name] = HistoryEvidence(name, dict(record["params"]), dict(record["history"]))
+            elif kind == "savedrun.json":
+                record = json.loads(path.read_text())
+                with np.load(directory / f"{name}.savedrun.npz", allow_pickle=False) as data:
+                    weights = [data[f"arr_{i}"] for i in range(len(data.files))]
+                namespace[name] = SavedRun(dict(record["config"]), dict(record["history"]), weights)
             elif kind == "function.json":
                 namespace[name] = FunctionEvidence(name, json.loads(path.read_text()))
             elif kind == "json":

@@ -14,6 +14,7 @@ import numpy as np
 ENV_DIR = "AUTOGRADER_EVIDENCE_DIR"   # where the kernel writes evidence, set by the host
 PROBE_INPUTS = list(range(1, 60_001))  # a function's evidence: its results on these inputs
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")  # notebook variable names that may be saved
+SAVED_RUN = "exercise10_run.npz"  # exercise 10's full-size run, saved beside the notebook, handed in with it
 
 
 @dataclass
@@ -60,3 +61,33 @@ class MissingEvidence:
 
     name: str
     reason: str
+
+
+@dataclass
+class SavedRun:
+    """A full-size training run saved in JupyterLab (exercise 10): its settings, History and weights.
+
+    ``config`` holds ``train_model``'s arguments (hidden_layer_size, depth, activation,
+    learning_rate, batch_size, epochs); ``test_accuracy`` and ``validation_accuracy`` are what
+    the weights score on MNIST's test set and on the notebook's validation images, computed by
+    whoever loaded them (the judge computes its own; None where it could not).
+    """
+
+    config: dict[str, Any]
+    history: dict[str, list[float | None]]
+    weights: list[np.ndarray]
+    test_accuracy: float | None = None
+    validation_accuracy: float | None = None
+
+    @property
+    def widths(self) -> list[int]:
+        """Hidden layer widths the configuration asks for."""
+        return [int(self.config.get("hidden_layer_size", 0))] * int(self.config.get("depth", 0))
+
+    @property
+    def activations(self) -> list[str]:
+        """Hidden layer activations the configuration asks for, one per layer."""
+        activation = self.config.get("activation", "")
+        if isinstance(activation, str):
+            return [activation] * len(self.widths)
+        return [str(a) for a in activation]

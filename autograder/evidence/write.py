@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from autograder.evidence.facts import dataset_facts, split_element
-from autograder.evidence.records import ENV_DIR, NAME, PROBE_INPUTS
+from autograder.evidence.records import ENV_DIR, NAME, PROBE_INPUTS, SavedRun
 
 # Bound now, before student code can replace them.
 _float, _int, _str, _len = builtins.float, builtins.int, builtins.str, builtins.len
@@ -51,7 +51,8 @@ def _plain_number(value: Any) -> float | None:
     return number if _isfinite(number) else None
 
 
-def _fingerprint_rows(batch: np.ndarray) -> list[int]:
+def fingerprint_rows(batch: np.ndarray) -> list[int]:
+    """A 64-bit fingerprint of each image (row) in ``batch``: how the judge recognises an image."""
     rows = _np_asarray(batch).reshape(_len(batch), -1)
     return [_int.from_bytes(_blake2b(row.tobytes(), digest_size=8).digest(), "little") for row in rows]
 
@@ -64,7 +65,7 @@ def _write_dataset(directory: Path, name: str, dataset: Any) -> None:
         for element in dataset.as_numpy_iterator():
             images, _labels = split_element(element)
             images = _np_asarray(images)
-            prints.extend(_fingerprint_rows(images if facts["batched"] else images[None]))
+            prints.extend(fingerprint_rows(images if facts["batched"] else images[None]))
         epochs.append(_np_array(prints, dtype=np.uint64))
     _np_save(directory / f"{name}.fingerprints.npz", epoch1=epochs[0], epoch2=epochs[1])
     (directory / f"{name}.dataset.json").write_text(_dumps(facts))
@@ -101,6 +102,10 @@ def write(name: str, value: Any) -> None:
             if _isinstance(getattr(value, "model", None), tf.keras.Model):
                 # The model this history trained: the judge checks the history against it.
                 value.model.save(directory / f"{name}.model.keras")
+        elif _isinstance(value, SavedRun):
+            _np_save(directory / f"{name}.savedrun.npz", *[_np_asarray(w) for w in value.weights])
+            (directory / f"{name}.savedrun.json").write_text(_dumps(
+                {"config": value.config, "history": value.history, "test_accuracy": value.test_accuracy}))
         elif callable(value):
             _write_function(directory, name, value)
         else:

@@ -22,6 +22,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder.evidence.records import SAVED_RUN
 from mnist_ref.offline_data import tfds_data_dir
 
 KERNEL_NAME = "sandboxed-python3"
@@ -58,8 +59,12 @@ def tools() -> tuple[str, str]:
 
 
 def trained_files(workdir: Path) -> list[Path]:
-    """Files in ``workdir`` that hold trained models, weights or arrays (hidden from the kernel)."""
-    return sorted(p for p in workdir.rglob("*") if p.is_file() and (
+    """Files in ``workdir`` that hold trained models, weights or arrays (hidden from the kernel).
+
+    Exercise 10's saved run (``SAVED_RUN`` beside the notebook) stays visible: it is graded as
+    what it is, a saved run, and the judge evaluates its weights itself.
+    """
+    return sorted(p for p in workdir.rglob("*") if p.is_file() and p != workdir / SAVED_RUN and (
         p.suffix.lower() in TRAINED_FILE_SUFFIXES or ".data-0" in p.name))
 
 

@@ -11,6 +11,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from autograder.evidence.records import SAVED_RUN
 from autograder.host.autograde import assignment_notebooks, outer_limit, settings_arguments
 from autograder.host.bundle import course_bundle, unpack
 from autograder.host.collect import Recorder
@@ -36,7 +37,9 @@ def grade_notebook(path: Path, assignment: str = DEFAULT_ASSIGNMENT,
     with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
         course = Path(tmp) / "course"
         shutil.copytree(unpack(bundle), course)
-        submit(course, assignment, STUDENT, path)
+        handed_in = submit(course, assignment, STUDENT, path)
+        if (path.parent / SAVED_RUN).is_file():  # exercise 10's saved run, handed in beside the notebook
+            shutil.copyfile(path.parent / SAVED_RUN, handed_in.parent / SAVED_RUN)
         url = db_url(course)
         notebooks = assignment_notebooks(url, assignment)
         recorder = Recorder(course, course_config(course), url, assignment, notebooks)

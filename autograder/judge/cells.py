@@ -17,6 +17,7 @@ from autograder import checks, grading
 from autograder.evidence.read import load
 from autograder.judge.evaluations import verify_evaluations
 from autograder.judge.histories import verify_histories
+from autograder.judge.saved_runs import verify_saved_runs
 
 
 def run_cell(source: str, globals_: dict[str, Any], max_points: float) -> tuple[float, str]:
@@ -45,6 +46,7 @@ def judge(evidence_dir: Path, cells: list[dict]) -> dict[str, tuple[float, str]]
     namespace = load(evidence_dir)
     verify_histories(namespace)
     verify_evaluations(namespace)
+    verify_saved_runs(namespace)
     # The grading API grade cells call, trusted copies (in the kernel a setup cell may import it).
     api = {"checks": checks, "grade": grading.grade, "require": grading.require, "var": grading.var}
     globals_ = {**namespace, **api, "__builtins__": builtins, "__name__": "__grade_cells__"}

@@ -111,7 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="grade a demo class end to end with nbgrader's own commands")
     d.add_argument("--course", type=Path, default=Path("demo-course"),
                    help="course directory to (re)create (default: ./demo-course)")
-    d.add_argument("--assignment", default=DEFAULT_ASSIGNMENT)
+    d.add_argument("--assignment", action="append", metavar="NAME",
+                   help="only this assignment (repeat for several; default: every one in source/)")
     d.set_defaults(func=cmd_demo)
     return parser
 

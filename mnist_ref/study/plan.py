@@ -1,5 +1,5 @@
-"""The study's runs: which (batch size, epochs, seed) to train, how many updates each takes, and
-running them one after the other under one progress bar."""
+"""The study's runs: which (batch size or variant, epochs, seed) to train, how many updates each
+takes, and running them one after the other under one progress bar."""
 
 from __future__ import annotations
 
@@ -19,15 +19,23 @@ LONG_EPOCHS = lesson.LONG_RUN_EPOCHS
 LONG_FROM_BATCH_SIZE = min(lesson.LONG_RUN_BATCH_SIZES)  # the lesson's "about 100 epochs" runs
 # (max epochs, max updates) per run while nbgrader grades: what mnist_ref.budget enforces there.
 GRADING_BUDGET = (lesson.BUDGET_MAX_EPOCHS, lesson.BUDGET_MAX_UPDATES)
+VARIANT_NAMES = tuple(lesson.VARIANTS)
+ALL_VARIANTS = "all"
 
 
 @dataclass(frozen=True)
 class RunSpec:
-    """One training run of the study."""
+    """One training run of the study: the lesson's model, or a hyper-parameter ``variant`` of it."""
 
     batch_size: int
     epochs: int
     seed: int
+    variant: str | None = None
+
+    @property
+    def label(self) -> str:
+        """What the run varies, for progress lines: the variant's name, else the batch size."""
+        return self.variant or f"batch {self.batch_size:,}"
 
 
 def lesson_epochs(batch_size: int) -> int:
@@ -42,6 +50,37 @@ def plan_runs(
     if seeds < 1 or any(b < 1 for b in batch_sizes) or (epochs is not None and epochs < 1):
         raise ValueError("batch sizes, epochs and seeds must be positive")
     return [RunSpec(b, epochs or lesson_epochs(b), s) for b in batch_sizes for s in range(seeds)]
+
+
+def check_variant(name: str) -> str:
+    """``name`` if it is a variant of :data:`mnist_ref.lesson.VARIANTS` or ``all``; else ValueError."""
+    if name != ALL_VARIANTS and name not in lesson.VARIANTS:
+        valid = ", ".join(VARIANT_NAMES)
+        raise ValueError(f"unknown variant {name!r}; choose from {valid} or {ALL_VARIANTS}")
+    return name
+
+
+def resolve_variants(names: Sequence[str]) -> list[str]:
+    """The variants to run, ``all`` expanded, each once; the baseline first (the others pair with it)."""
+    expanded = [v for n in names for v in (VARIANT_NAMES if check_variant(n) == ALL_VARIANTS else (n,))]
+    return list(dict.fromkeys([lesson.BASELINE.name, *expanded]))
+
+
+def plan_variant_runs(names: Sequence[str], seeds: int = 1, epochs: int | None = None) -> list[RunSpec]:
+    """Every (variant, seed) run at the lesson's batch size and epochs (``epochs`` overrides them)."""
+    if seeds < 1 or (epochs is not None and epochs < 1):
+        raise ValueError("epochs and seeds must be positive")
+    return [RunSpec(lesson.BATCH_SIZE, epochs or lesson.EPOCHS, s, v)
+            for v in resolve_variants(names) for s in range(seeds)]
+
+
+def graded_steps_per_execution(spec: RunSpec) -> int:
+    """Steps per call under ``--grading-budget``: the graded notebooks' for variants, 1 for batch sizes.
+
+    Speed only: the same updates in the same order either way.  The batch-size study keeps the
+    one step per call it has always measured with.
+    """
+    return lesson.GRADED_STEPS_PER_EXECUTION if spec.variant else 1
 
 
 def planned_updates(
@@ -62,19 +101,27 @@ def run_one(
     on_epoch: Callable[[EpochRecord], None] | None = None,
     steps_per_execution: int | None = None,
 ) -> TrainingResult:
-    """Train one run: the fast reference engine, or plain Keras under the grader's budget."""
+    """Train one run: the fast reference engine, or plain Keras under the grader's budget.
+
+    Under the budget a variant stops after ``lesson.HYPERPARAMETER_GRADED_EPOCHS``, as the
+    second assignment's graded runs do.
+    """
     import tensorflow as tf
 
     from mnist_ref.training import train
 
     tf.keras.backend.clear_session()  # drop the previous run's graphs and layer-name counters
+    variant = lesson.VARIANTS[spec.variant] if spec.variant else None
     if not grading_budget:
         return train(spec.batch_size, spec.epochs, spec.seed, steps_per_execution=steps_per_execution,
-                     on_epoch=on_epoch, on_updates=on_updates, engine="compiled")
+                     on_epoch=on_epoch, on_updates=on_updates, engine="compiled", variant=variant)
     from mnist_ref.budget import MAX_EPOCHS, MAX_UPDATES, TrainingBudget
 
-    return train(spec.batch_size, spec.epochs, spec.seed, steps_per_execution=1, on_epoch=on_epoch,
-                 on_updates=on_updates, engine="keras", callbacks=[TrainingBudget(MAX_EPOCHS, MAX_UPDATES)])
+    spe = graded_steps_per_execution(spec)
+    max_epochs = min(MAX_EPOCHS, lesson.HYPERPARAMETER_GRADED_EPOCHS) if variant else MAX_EPOCHS
+    return train(spec.batch_size, spec.epochs, spec.seed, steps_per_execution=spe, on_epoch=on_epoch,
+                 on_updates=on_updates, engine="keras", callbacks=[TrainingBudget(max_epochs, MAX_UPDATES)],
+                 variant=variant)
 
 
 def run_study(
@@ -92,7 +139,7 @@ def run_study(
     with tqdm(total=total, unit="upd", unit_scale=True, file=sys.stderr, disable=not progress,
               dynamic_ncols=True, smoothing=0.05) as bar:
         for spec in specs:
-            bar.set_description(f"batch {spec.batch_size:,} seed {spec.seed}")
+            bar.set_description(f"{spec.label} seed {spec.seed}")
             start = time.perf_counter()
 
             def show(record: EpochRecord, spec: RunSpec = spec) -> None:
@@ -100,8 +147,9 @@ def run_study(
 
             result = run_one(spec, grading_budget, bar.update, show, steps_per_execution)
             last = result.epochs[-1]
+            what = f"batch {spec.batch_size:>6,}" if spec.variant is None else f"{spec.variant:>9}"
             bar.write(
-                f"batch {spec.batch_size:>6,} seed {spec.seed}: {len(result.epochs)} epoch(s), "
+                f"{what} seed {spec.seed}: {len(result.epochs)} epoch(s), "
                 f"{time.perf_counter() - start:6.1f} s, final val_accuracy {last.val_accuracy:.4f}, "
                 f"test accuracy {result.test_accuracy:.4f}",
                 file=sys.stderr,

@@ -27,12 +27,13 @@ class Spread:
     high: float
     n: int
 
-    def format(self, digits: int) -> str:
-        """``median`` alone for one value, else ``median [min–max]``."""
+    def format(self, digits: int, sign: bool = False) -> str:
+        """``median`` alone for one value, else ``median [min–max]``; ``sign`` shows + on differences."""
         if self.n == 0:
             return DASH
-        text = f"{self.median:.{digits}f}"
-        return text if self.n == 1 else f"{text} [{self.low:.{digits}f}–{self.high:.{digits}f}]"
+        spec = f"{'+' if sign else ''}.{digits}f"
+        text = format(self.median, spec)
+        return text if self.n == 1 else f"{text} [{format(self.low, spec)}–{format(self.high, spec)}]"
 
     def to_dict(self) -> dict[str, float | int]:
         return {"median": self.median, "min": self.low, "max": self.high, "n": self.n}
@@ -69,6 +70,12 @@ def final_spread(
     """Spread over seeds of ``value(last epoch, batch size)``: where each run ended."""
     runs = [r for r in results if r.batch_size == batch_size and r.epochs]
     return spread([value(r.epochs[-1], r.batch_size) for r in runs])
+
+
+def steady_seconds(run: TrainingResult) -> float:
+    """A run's typical full-epoch seconds: median over epochs after the first (which compiles)."""
+    later = run.epochs[1:] or run.epochs
+    return statistics.median(full_epoch_seconds(e, run.batch_size) for e in later)
 
 
 def summarize(results: Sequence[TrainingResult]) -> list[dict]:
@@ -157,18 +164,21 @@ def final_table(results: Sequence[TrainingResult]) -> tuple[list[str], list[list
     return headers, rows
 
 
-def render_text(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """A plain fixed-width table: numbers right-aligned under their headers."""
+def render_text(headers: Sequence[str], rows: Sequence[Sequence[str]], left: int = 0) -> str:
+    """A plain fixed-width table: numbers right-aligned under their headers, the first ``left`` left."""
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.rjust(w) for h, w in zip(headers, widths, strict=True))]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
-    return "\n".join(lines)
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(c.ljust(w) if i < left else c.rjust(w)
+                         for i, (c, w) in enumerate(zip(cells, widths, strict=True))).rstrip()
+
+    return "\n".join([line(headers), "  ".join("-" * w for w in widths), *(line(r) for r in rows)])
 
 
-def render_markdown(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """A GitHub-flavoured Markdown table, numbers right-aligned."""
-    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---:" for _ in headers) + "|"]
+def render_markdown(headers: Sequence[str], rows: Sequence[Sequence[str]], left: int = 0) -> str:
+    """A GitHub-flavoured Markdown table, numbers right-aligned, the first ``left`` columns left-aligned."""
+    align = ["---" if i < left else "---:" for i in range(len(headers))]
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join(align) + "|"]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
     return "\n".join(lines)
 

@@ -1,0 +1,224 @@
+"""Checks of the hyper-parameter exercises: each variant's run, its effect against the student's own
+baseline run, and exercise 10's saved full-size run."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import replace
+from typing import Any
+
+from autograder.checks import bands
+from autograder.checks.model import check_architecture, check_compile
+from autograder.checks.result import CheckResult
+from autograder.checks.training import band_part, estimated_epoch_seconds, same_as_lesson
+from autograder.evidence.facts import history_facts, merged_layers, model_facts
+from autograder.evidence.records import SavedRun
+from mnist_ref.lesson import (
+    BASELINE,
+    BATCH_SIZE,
+    EPOCHS,
+    EXERCISE10_TARGET,
+    VARIANTS,
+    Variant,
+    full_epoch_steps,
+)
+
+# An exercise cell's parts: the model 2, the run 1, the effect 3 (a cell is worth 3 points).
+EFFECT_WEIGHT = 3
+
+
+def _as_spelled(model: Any, variant: Variant) -> Variant:
+    """The variant as this model may spell it: a mix of activations in any order (exercise 5)."""
+    if len(set(variant.activations)) < 2:
+        return variant
+    try:
+        hidden = [s for s in merged_layers(model_facts(model)["layers"]) if s["type"] == "dense"][:-1]
+    except Exception:  # not a model: the architecture check says so
+        return variant
+    acts = tuple(s["activation"] for s in hidden)
+    if len(acts) == len(variant.activations) and set(acts) == set(variant.activations):
+        return replace(variant, activations=acts)
+    return variant
+
+
+def _model_is(model: Any, variant: Variant) -> tuple[bool, str]:
+    """Whether ``model`` is the variant's architecture with its learning rate, and if not, why not."""
+    arch = check_architecture(model, widths=variant.widths, activations=variant.activations)
+    compiled = check_compile(model, learning_rate=variant.learning_rate)
+    wrong = [p.message for p in arch.parts + compiled.parts if not p.passed and p.weight]
+    return not wrong, "; ".join(wrong)
+
+
+def _ran_as_asked(history: Any) -> tuple[bool, str]:
+    """Whether a run trained 5 epochs at batch size 100 (from Keras's own params), and if not, what it did."""
+    h = history_facts(history)
+    steps, epochs = h["params"].get("steps"), h["params"].get("epochs")
+    ok = steps == full_epoch_steps(BATCH_SIZE) and epochs == EPOCHS
+    return ok, f"it ran {epochs} epoch(s) of {steps} updates; expected {EPOCHS} epochs at batch size " \
+               f"{BATCH_SIZE} ({full_epoch_steps(BATCH_SIZE)} updates per epoch): train_model's defaults"
+
+
+def _steady_seconds(history: Any) -> float | None:
+    """Median seconds per full epoch after the first (which also builds TensorFlow's graph)."""
+    seconds = estimated_epoch_seconds(history_facts(history))
+    return statistics.median(seconds[1:] or seconds) if seconds else None
+
+
+def _val_accuracy(history: Any, epoch: int | None) -> float | None:
+    """Validation accuracy after ``epoch`` (1-based; None: the last epoch)."""
+    values = history_facts(history)["history"].get("val_accuracy") or []
+    if not values:
+        return None
+    return values[-1] if epoch is None else values[min(epoch, len(values)) - 1]
+
+
+def _effect_part(r: CheckResult, variant: Variant, history: Any, baseline: Any) -> None:
+    """The change the exercise teaches, measured against the student's own baseline run.
+
+    Worth EFFECT_WEIGHT: all of it for the accuracy, or two thirds when the time per epoch counts too.
+    """
+    effect = bands.VARIANT_EFFECTS[variant.name]
+    timed = effect.min_seconds_ratio is not None
+    weight = EFFECT_WEIGHT * (2 / 3 if timed else 1)
+    mine, base = _val_accuracy(history, effect.epoch), _val_accuracy(baseline, effect.epoch)
+    when = f"after epoch {effect.epoch}" if effect.epoch else "after the last epoch"
+    if mine is None or base is None:
+        r.add(False, "", "no validation accuracy recorded to compare; expected validation_data in fit "
+              "(train_model passes it)", weight=weight)
+        return
+    diff = mine - base
+    lo, hi = effect.accuracy_change
+    inside = (lo is None or diff >= lo) and (hi is None or diff <= hi)
+    r.add(inside, f"{when}: {mine:.4f} against your baseline's {base:.4f} ({diff:+.4f}): {effect.lesson}",
+          f"{when}: {mine:.4f} against your baseline's {base:.4f} ({diff:+.4f}); expected "
+          f"{effect.expected}", weight=weight)
+    if not timed:
+        return
+    t_mine, t_base = _steady_seconds(history), _steady_seconds(baseline)
+    if not t_mine or not t_base:
+        r.add(False, "", "no seconds per epoch recorded to compare; expected runs made with train_model",
+              weight=EFFECT_WEIGHT / 3)
+        return
+    ratio = t_mine / t_base
+    r.add(ratio >= effect.min_seconds_ratio,
+          f"an epoch takes {t_mine:.2f} s against your baseline's {t_base:.2f} s ({ratio:.1f}x): slower",
+          f"an epoch took {t_mine:.2f} s against your baseline's {t_base:.2f} s ({ratio:.2f}x); expected "
+          f"at least {effect.min_seconds_ratio:g}x (more computation per update)", weight=EFFECT_WEIGHT / 3)
+
+
+def check_variant(model: Any, history: Any, baseline_model: Any, baseline_history: Any, *,
+                  variant: str) -> CheckResult:
+    """An exercise's run: the variant's model and learning rate, 5 epochs at batch 100, and its effect.
+
+    The effect (the change in validation accuracy, and for larger models in time per epoch) is
+    measured against the student's own baseline run, within bands set by ``python -m mnist_ref
+    study --variants all --grading-budget``.  When the baseline itself is not the lesson's model
+    trained as asked, it costs points in its own cell, not again here: the effect is then not compared.
+    """
+    v = VARIANTS[variant]
+    r = CheckResult()
+    right_model, why_model = _model_is(model, _as_spelled(model, v))
+    r.add(right_model, f"the model has {v.change}", f"the model is not the exercise's: {why_model}", weight=2)
+    ran, why_run = _ran_as_asked(history)
+    r.add(ran, f"trained {EPOCHS} epochs at batch size {BATCH_SIZE}", f"this run: {why_run}")
+    base_ok = _model_is(baseline_model, BASELINE)[0] and _ran_as_asked(baseline_history)[0]
+    if not (right_model and ran):
+        r.add(False, "", "the effect cannot be judged: this run is not the one the exercise asks for "
+              "(see above)", weight=EFFECT_WEIGHT)
+    elif not base_ok:
+        r.add(True, "the effect is not compared: your baseline run is not the lesson's model trained "
+              "as asked (that costs points in its own cell)", "", weight=EFFECT_WEIGHT)
+    else:
+        _effect_part(r, v, history, baseline_history)
+    return r
+
+
+def check_baseline_run(model: Any, history: Any, num_validation_samples: Any, num_test_samples: Any,
+                       train_data: Any, validation_data: Any, test_data: Any) -> CheckResult:
+    """The second assignment's baseline: the lesson's model and run, its accuracy in the reference band.
+
+    The band depends on the epochs it ran (3 when graded, 5 in JupyterLab); a pipeline that
+    differs from the lesson costs points in its own cells, so then the band is not applied.
+    """
+    r = CheckResult()
+    right_model, why_model = _model_is(model, BASELINE)
+    r.add(right_model, "the lesson's model and learning rate", f"the baseline is not the lesson's model: "
+          f"{why_model}; expected train_model() with its defaults", weight=2)
+    ran, why_run = _ran_as_asked(history)
+    r.add(ran, f"trained {EPOCHS} epochs at batch size {BATCH_SIZE}", f"this run: {why_run}")
+    values = history_facts(history)["history"].get("val_accuracy") or []
+    if not values:
+        r.add(False, "", "no validation accuracy recorded; expected validation_data in fit (train_model "
+              "passes it)", weight=2)
+        return r
+    same, differs = same_as_lesson(model, num_validation_samples=num_validation_samples,
+                                   num_test_samples=num_test_samples, train_data=train_data,
+                                   validation_data=validation_data, test_data=test_data)
+    band = bands.BASELINE_VAL_ACCURACY.get(len(values), bands.MAIN_VAL_ACCURACY)
+    band_part(r, values[-1], band, f"the validation accuracy after {len(values)} epochs", same, differs,
+              weight=2)
+    return r
+
+
+def _config_model(run: SavedRun) -> Variant:
+    """The saved run's settings as a Variant, to check a model against."""
+    return Variant("exercise10", 10, tuple(run.widths), tuple(run.activations),
+                   float(run.config.get("learning_rate", math.nan)), "your exercise-10 settings")
+
+
+def _weights_part(run: SavedRun, claimed: float | None) -> tuple[bool, str, str]:
+    """Whether the saved weights score what the saved history says: (passed, ok, wrong)."""
+    tested, validated = run.test_accuracy, run.validation_accuracy
+    if tested is None:
+        return False, "", "the saved weights do not fit the saved settings; expected the run's own weights"
+    if claimed is None:
+        return False, "", "the saved run records no validation accuracy"
+    if validated is not None and abs(validated - claimed) > bands.EXERCISE10_VALIDATION_TOLERANCE:
+        return False, "", (f"the saved weights score {validated:.4f} on your validation images, not the "
+                           f"{claimed:.4f} the saved history says; expected the weights of that run itself")
+    if abs(tested - claimed) > bands.EXERCISE10_TEST_TOLERANCE:
+        return False, "", (f"the saved weights score {tested:.4f} on MNIST's test set, not within "
+                           f"{bands.EXERCISE10_TEST_TOLERANCE} of the saved validation accuracy "
+                           f"{claimed:.4f}; expected a network trained on the training images only")
+    on_validation = f"{validated:.4f} on your validation images and " if validated is not None else ""
+    return True, f"the saved weights score {on_validation}{tested:.4f} on the test set: that run's own", ""
+
+
+def check_best_run(model_best: Any, history_best: Any, best_run: Any, *,
+                   target: float = EXERCISE10_TARGET) -> CheckResult:
+    """Exercise 10: a full-size run saved in JupyterLab reaches the target, and is what these settings train.
+
+    * the graded run of the saved settings, made by the student's own code, builds that model;
+    * the saved run's final validation accuracy reaches ``target``;
+    * its weights fit the settings and score what its history says on the student's validation
+      images, and about as much on MNIST's test set (the grader evaluates them itself);
+    * its first epoch is what the graded run of the same settings gives.
+    """
+    r = CheckResult()
+    if not isinstance(best_run, SavedRun):
+        return r.fail("no saved full-size run: run the exercise-10 cell in JupyterLab (not under "
+                      "grading), which saves exercise10_run.npz beside the notebook, and submit it "
+                      "with the notebook", weight=4)
+    mine = _config_model(best_run)
+    right_model, why = _model_is(model_best, mine)
+    r.add(right_model, f"your code builds the saved settings' model ({mine.widths}, "
+          f"{list(mine.activations)}, learning rate {mine.learning_rate:g})",
+          f"the graded run of BEST does not build the saved run's model: {why}. Run the exercise-10 "
+          "cell again in JupyterLab after changing BEST")
+    claimed = (best_run.history.get("val_accuracy") or [None])[-1]
+    r.add(claimed is not None and claimed >= target,
+          f"the saved run reached a validation accuracy of {claimed:.4f} (at least {target})"
+          if claimed else "",
+          f"the saved run's final validation accuracy is "
+          f"{claimed if claimed is None else round(claimed, 4)}; expected at least {target}")
+    r.add(*_weights_part(best_run, claimed))
+    graded = _val_accuracy(history_best, 1)
+    first = (best_run.history.get("val_accuracy") or [None])[0]
+    same_start = graded is not None and first is not None and \
+        abs(graded - first) <= bands.EXERCISE10_FIRST_EPOCH_TOLERANCE
+    r.add(same_start, f"its first epoch ({first:.4f}) matches the graded run of the same settings "
+          f"({graded:.4f})" if same_start else "",
+          f"the saved run's first epoch reached {first} but the graded run of BEST reached {graded}; "
+          "expected the same (same seed, same code): save the run again after your last change")
+    return r

@@ -1,0 +1,169 @@
+"""The hyper-parameter exercises' checks on hand-made models and histories (no training).
+
+Each variant's check: the right model and learning rate, the run as asked, and the effect
+against the student's own baseline within the bands; a mistake costs only its own cell.
+Exercise 10's check: a saved full-size run, judged on its claim, its weights and its first epoch.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from autograder.checks import check_best_run, check_variant
+from autograder.checks.bands import VARIANT_EFFECTS
+from autograder.evidence.records import SavedRun
+from mnist_ref.lesson import BASELINE, VARIANTS, Variant
+
+L = tf.keras.layers
+
+
+def _model(widths, activations, learning_rate=0.001) -> tf.keras.Model:
+    layers = [tf.keras.Input((28, 28, 1)), L.Flatten()]
+    layers += [L.Dense(w, activation=a) for w, a in zip(widths, activations, strict=True)]
+    model = tf.keras.Sequential([*layers, L.Dense(10, activation="softmax")])
+    model.compile(optimizer=tf.keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    return model
+
+
+def _of(variant: Variant) -> tf.keras.Model:
+    return _model(variant.widths, variant.activations, variant.learning_rate)
+
+
+def _history(val: list[float], seconds: float = 1.0, steps: int = 540, epochs: int = 5) -> SimpleNamespace:
+    return SimpleNamespace(params={"epochs": epochs, "steps": steps},
+                           history={"val_accuracy": val,
+                                    "seconds": [seconds * 3] + [seconds] * (len(val) - 1),
+                                    "updates": [float(steps)] * len(val)})
+
+
+BASE_VAL = [0.94, 0.955, 0.962, 0.966, 0.970]
+
+
+def _typical(name: str) -> SimpleNamespace:
+    """A run showing the effect the lesson describes, in the middle of its band."""
+    effect = VARIANT_EFFECTS[name]
+    lo, hi = effect.accuracy_change
+    if lo is not None and hi is not None:
+        shift = (lo + hi) / 2
+    else:
+        shift = lo + 0.01 if lo is not None else hi - 0.02
+    epoch = effect.epoch or 5
+    val = list(BASE_VAL)
+    val[epoch - 1] += shift
+    if effect.epoch is None:
+        val = [v + shift for v in BASE_VAL]
+    return _history(val, seconds=(effect.min_seconds_ratio or 1.0) * 1.3)
+
+
+@pytest.fixture(scope="module")
+def baseline() -> dict:
+    return {"baseline_model": _of(BASELINE), "baseline_history": _history(BASE_VAL)}
+
+
+@pytest.mark.parametrize("name", [n for n in VARIANTS if n != "baseline"])
+def test_each_variant_run_as_the_exercise_asks_earns_full_marks(name, baseline):
+    result = check_variant(_of(VARIANTS[name]), _typical(name), **baseline, variant=name)
+    assert result.score == 1, result.message
+
+
+def test_exercise_5_accepts_tanh_then_relu_too(baseline):
+    result = check_variant(_model((50, 50), ("tanh", "relu")), _typical("relu_tanh"), **baseline,
+                           variant="relu_tanh")
+    assert result.score == 1, result.message
+
+
+@pytest.mark.parametrize("mistake, model", [
+    ("wrong width", lambda: _model((100, 100), ("relu", "relu"))),
+    ("wrong depth", lambda: _model((200, 200, 200), ("relu",) * 3)),
+    ("wrong activation in one layer", lambda: _model((200, 200), ("relu", "sigmoid"))),
+    ("wrong learning rate", lambda: _model((200, 200), ("relu", "relu"), 0.01)),
+])
+def test_a_wrong_model_loses_the_model_and_the_effect(mistake, model, baseline):
+    result = check_variant(model(), _typical("width_200"), **baseline, variant="width_200")
+    assert result.points(3) == 0.5, (mistake, result.message)  # only "trained as asked" is left
+    assert "not the exercise's" in result.message
+
+
+def test_a_run_of_other_epochs_or_batch_size_loses_its_part_and_the_effect(baseline):
+    run = _history(BASE_VAL[:2], steps=54_000, epochs=2)
+    result = check_variant(_of(VARIANTS["sigmoid"]), run, **baseline, variant="sigmoid")
+    assert result.points(3) == 1.0 and "expected 5 epochs at batch size 100" in result.message
+
+
+def test_an_effect_outside_its_band_says_what_was_expected(baseline):
+    same_as_baseline = _history(BASE_VAL)
+    result = check_variant(_of(VARIANTS["lr_0.0001"]), same_as_baseline, **baseline, variant="lr_0.0001")
+    assert result.points(3) == 1.5
+    assert VARIANT_EFFECTS["lr_0.0001"].expected in result.message
+
+
+def test_a_larger_model_that_is_not_slower_loses_the_time_part(baseline):
+    fast = _typical("width_200")
+    fast.history["seconds"] = [3.0, 1.0, 1.0, 1.0, 1.0]
+    result = check_variant(_of(VARIANTS["width_200"]), fast, **baseline, variant="width_200")
+    assert result.points(3) == 2.5 and "more computation per update" in result.message
+
+
+def test_a_wrong_baseline_is_not_charged_again_in_the_variant_cells():
+    wrong_baseline = {"baseline_model": _model((64, 64), ("relu", "relu")),
+                      "baseline_history": _history(BASE_VAL)}
+    result = check_variant(_of(VARIANTS["sigmoid"]), _history([0.5] * 5), **wrong_baseline, variant="sigmoid")
+    assert result.score == 1 and "not compared" in result.message
+
+
+def test_keyword_only_settings_never_come_from_a_notebook_variable():
+    from autograder.grading import run_check
+
+    namespace = {"model": _of(BASELINE), "widths": (7, 7), "learning_rate": 0.5}
+    from autograder.checks import check_architecture, check_compile
+
+    assert run_check(check_architecture, namespace).score == 1
+    assert run_check(check_compile, namespace).score == 1
+
+
+# ------------------------------------------------------------------ exercise 10
+
+BEST = {"hidden_layer_size": 64, "depth": 2, "activation": "relu", "learning_rate": 0.001,
+        "batch_size": 100, "epochs": 20}
+
+
+def _saved(val_last=0.986, first=0.95, test=0.984, config=BEST, validated=0.986) -> SavedRun:
+    model = _model((64, 64), ("relu", "relu"))
+    return SavedRun(dict(config), {"val_accuracy": [first] + [0.98] * 18 + [val_last]},
+                    [np.asarray(w) for w in model.get_weights()], test, validated)
+
+
+@pytest.fixture(scope="module")
+def graded_best() -> dict:
+    return {"model_best": _model((64, 64), ("relu", "relu")), "history_best": _history([0.95], epochs=20)}
+
+
+def test_a_saved_run_that_reaches_the_target_earns_full_marks(graded_best):
+    assert check_best_run(**graded_best, best_run=_saved()).score == 1
+
+
+@pytest.mark.parametrize("saved, lost", [
+    (_saved(val_last=0.975, validated=0.975), "expected at least 0.98"),
+    (_saved(validated=0.975), "score 0.9750 on your validation images, not the 0.9860"),
+    (_saved(test=0.95), "not within 0.01"),
+    (_saved(test=None), "do not fit the saved settings"),
+    (_saved(first=0.90), "expected the same (same seed, same code)"),
+    (_saved(config={**BEST, "hidden_layer_size": 128}), "does not build the saved run's model"),
+])
+def test_each_part_of_exercise_10_fails_alone(saved, lost, graded_best):
+    result = check_best_run(**graded_best, best_run=saved)
+    assert result.points(4) == 3 and lost in result.message, result.message
+
+
+def test_without_the_validation_images_the_test_set_alone_decides(graded_best):
+    assert check_best_run(**graded_best, best_run=_saved(validated=None)).score == 1
+
+
+def test_no_saved_run_earns_nothing_and_says_how_to_save_it(graded_best):
+    result = check_best_run(**graded_best, best_run=None)
+    assert result.score == 0 and "exercise10_run.npz" in result.message
