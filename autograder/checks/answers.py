@@ -13,20 +13,26 @@ from autograder.checks.result import CheckResult
 from autograder.evidence.facts import as_number
 
 
-def check_choice(answer: Any, choices: list, name: str) -> CheckResult:
-    """The answer is one of the allowed choices (format only; reveals nothing)."""
-    r = CheckResult()
+def _same(answer: Any, expected: Any) -> bool:
+    """A number equal to the expected number, or a string equal to the expected string (any case)."""
+    if isinstance(expected, str):
+        return isinstance(answer, str) and answer.strip().lower() == expected.lower()
     value = as_number(answer)
-    r.add(value is not None and value in [float(c) for c in choices], f"{name} is one of {choices}",
+    return value is not None and value == float(expected)
+
+
+def check_choice(answer: Any, choices: list, name: str) -> CheckResult:
+    """The answer is one of the allowed choices, numbers or names (format only; reveals nothing)."""
+    r = CheckResult()
+    r.add(any(_same(answer, c) for c in choices), f"{name} is one of {choices}",
           f"{name} is {answer!r}; expected one of {choices}")
     return r
 
 
 def check_value(answer: Any, expected: Any, name: str, why: str = "") -> CheckResult:
-    """The answer equals the expected number (integers compared exactly)."""
+    """The answer equals the expected number (integers compared exactly) or name."""
     r = CheckResult()
-    value = as_number(answer)
-    r.add(value is not None and value == float(expected), f"{name} is right",
+    r.add(_same(answer, expected), f"{name} is right",
           f"{name} is {answer!r}; expected {expected!r}" + (f" ({why})" if why else ""))
     return r
 

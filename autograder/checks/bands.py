@@ -29,37 +29,38 @@ class Effect:
     """What one variant does to a graded run, against the student's own baseline run.
 
     ``accuracy_change``: (low, high) bounds of variant minus baseline validation accuracy after
-    ``epoch`` (None: the last epoch), either bound None for "no bound"; ``min_seconds_ratio``:
-    the variant's seconds per epoch over the baseline's, at least (None: time not judged).
+    ``epoch`` (None: the last epoch), either bound None for "no bound"; ``slower``: the variant
+    computes more per update, so the check shows its time per epoch against the baseline's.
     """
 
     accuracy_change: tuple[float | None, float | None]
     epoch: int | None
-    min_seconds_ratio: float | None
+    slower: bool
     lesson: str
     expected: str
 
 
 # Set from `python -m mnist_ref study --variants all --grading-budget --seeds 3` (README,
 # "The hyper-parameter study"): each band holds every seed's change with a margin.  Depth and the
-# relu/tanh mix change little, so they are checked to stay close, not to go one way; time per
-# epoch is checked only where it grows far beyond the noise of a loaded machine (width 200:
-# 2.1-3.9x measured under load; depth 5's 0.9-2.5x under load is not a direction).
+# relu/tanh mix change little, so they are checked to stay close, not to go one way.  Time per
+# epoch earns no points here: a graded run's seconds follow the machine's load (a wider
+# network's epoch measured 0.96x the baseline's while other work ran), so the check only shows
+# them, and the notebook asks which run was slowest per epoch as a question instead.
 VARIANT_EFFECTS: dict[str, Effect] = {
-    "width_200": Effect((0.002, None), None, 1.3, "more capacity: a little more accurate, and slower",
+    "width_200": Effect((0.002, None), None, True, "more capacity: a little more accurate",
                         "higher than the baseline's (more capacity)"),
-    "depth_3": Effect((-0.01, 0.01), None, None, "about as accurate: a third layer adds little here",
+    "depth_3": Effect((-0.01, 0.01), None, True, "about as accurate: a third layer adds little here",
                       "within 0.01 of the baseline's"),
-    "depth_5": Effect((-0.015, 0.015), None, None, "no better: diminishing returns",
+    "depth_5": Effect((-0.015, 0.015), None, True, "no better: diminishing returns",
                       "within 0.015 of the baseline's (diminishing returns)"),
-    "sigmoid": Effect((None, -0.02), 1, None, "sigmoid learns more slowly than relu",
+    "sigmoid": Effect((None, -0.02), 1, False, "sigmoid learns more slowly than relu",
                       "at least 0.02 below the baseline's after the first epoch (sigmoid learns more "
                       "slowly)"),
-    "relu_tanh": Effect((-0.01, 0.01), None, None, "a relu/tanh mix trains about as well",
+    "relu_tanh": Effect((-0.01, 0.01), None, False, "a relu/tanh mix trains about as well",
                         "within 0.01 of the baseline's"),
-    "lr_0.0001": Effect((None, -0.02), None, None, "steps ten times smaller: slow progress in 5 epochs",
+    "lr_0.0001": Effect((None, -0.02), None, False, "steps ten times smaller: slow progress in 5 epochs",
                         "at least 0.02 below the baseline's (ten times smaller steps)"),
-    "lr_0.02": Effect((None, -0.008), None, None, "steps too large to settle: less accurate",
+    "lr_0.02": Effect((None, -0.008), None, False, "steps too large to settle: less accurate",
                       "at least 0.008 below the baseline's (steps too large to settle)"),
 }
 

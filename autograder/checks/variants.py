@@ -74,47 +74,41 @@ def _val_accuracy(history: Any, epoch: int | None) -> float | None:
 
 
 def _effect_part(r: CheckResult, variant: Variant, history: Any, baseline: Any) -> None:
-    """The change the exercise teaches, measured against the student's own baseline run.
+    """The change the exercise teaches, measured against the student's own baseline run (EFFECT_WEIGHT).
 
-    Worth EFFECT_WEIGHT: all of it for the accuracy, or two thirds when the time per epoch counts too.
+    For a network that computes more per update, a line without points also shows its time per
+    epoch against the baseline's: graded seconds follow the machine's load, so they are shown,
+    not scored.
     """
     effect = bands.VARIANT_EFFECTS[variant.name]
-    timed = effect.min_seconds_ratio is not None
-    weight = EFFECT_WEIGHT * (2 / 3 if timed else 1)
     mine, base = _val_accuracy(history, effect.epoch), _val_accuracy(baseline, effect.epoch)
     when = f"after epoch {effect.epoch}" if effect.epoch else "after the last epoch"
     if mine is None or base is None:
         r.add(False, "", "no validation accuracy recorded to compare; expected validation_data in fit "
-              "(train_model passes it)", weight=weight)
+              "(train_model passes it)", weight=EFFECT_WEIGHT)
         return
     diff = mine - base
     lo, hi = effect.accuracy_change
     inside = (lo is None or diff >= lo) and (hi is None or diff <= hi)
     r.add(inside, f"{when}: {mine:.4f} against your baseline's {base:.4f} ({diff:+.4f}): {effect.lesson}",
           f"{when}: {mine:.4f} against your baseline's {base:.4f} ({diff:+.4f}); expected "
-          f"{effect.expected}", weight=weight)
-    if not timed:
-        return
+          f"{effect.expected}", weight=EFFECT_WEIGHT)
     t_mine, t_base = _steady_seconds(history), _steady_seconds(baseline)
-    if not t_mine or not t_base:
-        r.add(False, "", "no seconds per epoch recorded to compare; expected runs made with train_model",
-              weight=EFFECT_WEIGHT / 3)
-        return
-    ratio = t_mine / t_base
-    r.add(ratio >= effect.min_seconds_ratio,
-          f"an epoch takes {t_mine:.2f} s against your baseline's {t_base:.2f} s ({ratio:.1f}x): slower",
-          f"an epoch took {t_mine:.2f} s against your baseline's {t_base:.2f} s ({ratio:.2f}x); expected "
-          f"at least {effect.min_seconds_ratio:g}x (more computation per update)", weight=EFFECT_WEIGHT / 3)
+    if effect.slower and t_mine and t_base:
+        r.add(True, f"an epoch took {t_mine:.2f} s against your baseline's {t_base:.2f} s "
+              f"({t_mine / t_base:.1f}x); more computation per update makes epochs slower, but seconds "
+              "measured while grading follow the machine's load, so they earn no points", "", weight=0)
 
 
 def check_variant(model: Any, history: Any, baseline_model: Any, baseline_history: Any, *,
                   variant: str) -> CheckResult:
     """An exercise's run: the variant's model and learning rate, 5 epochs at batch 100, and its effect.
 
-    The effect (the change in validation accuracy, and for larger models in time per epoch) is
-    measured against the student's own baseline run, within bands set by ``python -m mnist_ref
-    study --variants all --grading-budget``.  When the baseline itself is not the lesson's model
-    trained as asked, it costs points in its own cell, not again here: the effect is then not compared.
+    The effect (the change in validation accuracy; for larger networks the time per epoch is
+    shown too) is measured against the student's own baseline run, within bands set by
+    ``python -m mnist_ref study --variants all --grading-budget``.  When the baseline itself is not
+    the lesson's model trained as asked, it costs points in its own cell, not again here: the
+    effect is then not compared.
     """
     v = VARIANTS[variant]
     r = CheckResult()

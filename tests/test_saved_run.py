@@ -1,0 +1,84 @@
+"""Exercise 10's saved run: how it travels as evidence, and why a doctored one earns nothing more.
+
+Honest twin: a real network trained until it scores 0.97-0.98 (below the 0.98 target), saved with
+its true history, against the same weights saved with a history that claims 0.98.  The test
+set alone cannot tell them apart (0.975 is within 0.01 of 0.98); the judge's own evaluation on
+the student's validation images can.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from autograder.checks import check_best_run
+from autograder.evidence.records import DatasetEvidence, SavedRun
+
+CONFIG = {"hidden_layer_size": 512, "depth": 2, "activation": "relu", "learning_rate": 0.001,
+          "batch_size": 100, "epochs": 2}
+
+
+def test_a_saved_run_travels_as_plain_arrays_and_json(tmp_path, monkeypatch):
+    from autograder.evidence import read, write
+
+    monkeypatch.setenv("AUTOGRADER_EVIDENCE_DIR", str(tmp_path))
+    weights = [np.arange(6, dtype=np.float32).reshape(2, 3), np.ones(3, np.float32)]
+    write.write("best_run", SavedRun(dict(CONFIG), {"val_accuracy": [0.5]}, weights, 0.9, 0.9))
+    loaded = read.load(tmp_path)["best_run"]
+    assert loaded.config == CONFIG and loaded.history == {"val_accuracy": [0.5]}
+    assert all(np.array_equal(a, b) for a, b in zip(loaded.weights, weights, strict=True))
+    assert loaded.test_accuracy is None and loaded.validation_accuracy is None  # the judge's own, later
+
+
+@pytest.fixture(scope="module")
+def one_epoch_run():
+    """A 512x2 network trained on MNIST minus its first 6,000 images (which validate it) until it
+    scores 0.97-0.98 on them: close to the target, below it."""
+    import tensorflow as tf
+
+    from autograder.evidence.write import fingerprint_rows
+    from mnist_ref import decoded_cache
+    from mnist_ref.model import build_model, compile_model
+    from mnist_ref.offline_data import prepared_dataset_dir
+
+    decoded = decoded_cache.load(prepared_dataset_dir())
+    images = decoded.x_train.astype(np.float32) / np.float32(255.0)
+    tf.keras.utils.set_random_seed(0)
+    model = compile_model(build_model(512, 2))
+    for _ in range(6):
+        model.fit(images[6000:], decoded.y_train[6000:], batch_size=100, epochs=1, verbose=0)
+        predicted = np.asarray(model(images[:6000], training=False)).argmax(axis=-1)
+        accuracy = float((predicted == decoded.y_train[:6000]).mean())
+        if accuracy > 0.97:
+            break
+    prints = np.asarray(fingerprint_rows(images[:6000]), dtype=np.uint64)
+    validation = DatasetEvidence("validation_data", {}, [prints, prints])
+    return model, accuracy, validation
+
+
+def _judged(model, validation, val_history: list[float]) -> float:
+    """Points the judge gives exercise 10 for these weights saved with this history."""
+    from autograder.judge.saved_runs import verify_saved_runs
+
+    run = SavedRun(dict(CONFIG), {"val_accuracy": val_history}, [np.asarray(w) for w in model.get_weights()])
+    verify_saved_runs({"validation_data": validation, "best_run": run})
+    graded = SimpleNamespace(params={"epochs": 1, "steps": 540}, history={"val_accuracy": val_history[:1]})
+    return check_best_run(model, graded, run).points(4)
+
+
+@pytest.mark.training
+@pytest.mark.mnist
+@pytest.mark.usefixtures("prepared_mnist")
+def test_a_doctored_history_earns_no_more_than_its_honest_twin(one_epoch_run, monkeypatch):
+    model, accuracy, validation = one_epoch_run
+    assert 0.971 < accuracy < 0.98, accuracy  # a real run that misses the target, close to it
+    honest = _judged(model, validation, [accuracy, accuracy])
+    doctored = _judged(model, validation, [accuracy, 0.98])
+    assert honest == 3 and doctored <= honest
+    # Break it once: without the judge's look at the validation images the claim would pass.
+    from autograder.judge import saved_runs
+
+    monkeypatch.setattr(saved_runs, "validation_images", lambda evidence: None)
+    assert _judged(model, validation, [accuracy, 0.98]) > honest
