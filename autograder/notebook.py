@@ -1,6 +1,7 @@
-"""Runs in the student's kernel: what the notebook's locked setup cell imports.
+"""Runs in the student's kernel: what the notebooks' locked cells import.
 
-The grading budget and a plot of the student's own runs.  Importing this module also binds
+The grading budget, the graded-run speed-ups, a plot of the student's own runs, and exercise
+10's saved run (second assignment): saved in JupyterLab, loaded when graded.  Importing this module also binds
 the evidence writer's functions (:mod:`autograder.evidence.write`) before any student code
 runs, so patching NumPy or builtins later does not change the evidence.
 """

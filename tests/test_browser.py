@@ -5,7 +5,9 @@ is written into the fetched notebook before it is opened), runs it with Run > Ru
 validates it with nbgrader's Validate button and submits it. The instructor collects it, a
 hostile submission (checks patched to full marks in its kernel) is handed in beside it, and the
 Formgrader's Autograde button grades both safely (sandboxed kernel, clean judge); only the
-written answers need manual grading. The instructor also sees the Create Assignment panel.
+written answers need manual grading. The Formgrader lists the second assignment too, and its
+Autograde button grades a complete submission of it with exercise 10's saved run handed in.
+The instructor also sees the Create Assignment panel.
 Everything happens in a temporary copy of the course; screenshots go to artifacts/browser/
 (or $BROWSER_ARTIFACTS).
 
@@ -54,6 +56,7 @@ NOT_DONE = ("training_history", "test_evaluation", "exercise6_batch_size", "exer
 DONE = ("validation_split_size", "scaling", "architecture", "compile_settings")  # her data and model
 WRITTEN_ANSWERS = ["exercise6_answer", "exercise7_answer"]  # markdown, graded by hand
 ARTIFACTS = Path(os.environ.get("BROWSER_ARTIFACTS", ROOT / "artifacts" / "browser"))
+SECOND_ASSIGNMENT = "mnist_hyperparameters"
 
 
 
@@ -91,6 +94,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
     tmp = tmp_path_factory.mktemp("browser")
     course = tmp / "course"
     make_course(course, ASSIGNMENT)  # copies config and source/, runs generate_assignment
+    make_course(course, SECOND_ASSIGNMENT)  # the same course, its second assignment
     env = nbgrader_env()
     env["NBGRADER_EXCHANGE"] = os.fspath(tmp / "exchange")
     # Jupyter's per-user data (nbgrader's cache of the student's submissions, kernel connection
@@ -100,7 +104,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
     env["IPYTHONDIR"] = os.fspath(tmp / "ipython")  # the kernels' history and profile
     port = free_port()
     launch = prepare_lab(course, port=port, token=TOKEN, open_browser=False, env=env)
-    nbgrader(course, launch.env, "release_assignment", ASSIGNMENT)  # the instructor releases it
+    for assignment in (ASSIGNMENT, SECOND_ASSIGNMENT):  # the instructor releases both
+        nbgrader(course, launch.env, "release_assignment", assignment)
     # Every cell in the page (no lazy windowing), so the checks below see the whole notebook.
     tracker = launch.config_dir / "lab" / "user-settings" / "@jupyterlab" / "notebook-extension"
     tracker.mkdir(parents=True, exist_ok=True)
@@ -163,7 +168,9 @@ def test_student_fetches_runs_validates_and_submits(page, lab: Lab) -> None:
     released = page.locator("#released_assignments_list")
     released.get_by_text(ASSIGNMENT).first.wait_for()
     shot(page, "01-assignment-list-released")
-    released.get_by_role("button", name="Fetch").click()
+    # Both assignments are released: fetch this one from its own row.
+    released.locator(".list_item", has=page.locator(".item_name", has_text=ASSIGNMENT)) \
+        .get_by_role("button", name="Fetch").click()
     page.locator("#fetched_assignments_list").get_by_text(ASSIGNMENT).first.wait_for()
 
     fetched = lab.course / COURSE_ID / ASSIGNMENT / NOTEBOOK
@@ -303,6 +310,36 @@ def test_formgrader_autograde_button_grades_safely_and_flags_only_written_answer
     verdict.wait_for()
     verdict.evaluate("e => e.scrollIntoView({block: 'center'})")
     shot(page, "09-formgrader-graded-notebook")
+
+
+def test_formgrader_grades_the_second_assignment_with_its_saved_run(page, lab: Lab) -> None:
+    """Both assignments in the Formgrader; Autograde gives a complete second-assignment submission,
+    handed in with exercise 10's saved run, every autograded point."""
+    from nbgrader.api import Gradebook
+
+    from autograder.host.course import submit
+    from autograder.tools.saved_run import make_saved_run
+
+    source = lab.course / "source" / SECOND_ASSIGNMENT / f"{SECOND_ASSIGNMENT}.ipynb"
+    handed_in = submit(lab.course, SECOND_ASSIGNMENT, "grace", source)
+    make_saved_run(source, handed_in.parent)  # what grace saved in JupyterLab, submitted beside it
+
+    nbgrader_menu(page, "Formgrader")
+    fg = page.frame_locator("iframe[src*='formgrader']")
+    fg.locator("#main-table tr", has_text=ASSIGNMENT).wait_for()
+    row = fg.locator("#main-table tr", has_text=SECOND_ASSIGNMENT)
+    row.locator("td.num-submissions", has_text="1").wait_for()
+    shot(page, "11-formgrader-both-assignments")
+    row.locator("td.num-submissions a").click()
+    fg.locator("th", has_text="Student ID").wait_for()
+    shown = autograde_in_formgrader(fg, "grace")
+    shot(page, "12-formgrader-second-assignment-graded")
+    with Gradebook(f"sqlite:///{lab.course / 'gradebook.db'}") as gb:
+        nb = gb.find_submission_notebook(SECOND_ASSIGNMENT, SECOND_ASSIGNMENT, "grace")
+        lost = {g.name: g.score for g in nb.grades if g.cell_type == "code" and g.score < g.max_score}
+        totals = (nb.code_score, nb.max_code_score, nb.score, nb.max_score)
+    assert lost == {} and totals[:2] == (36, 36), (totals, lost)
+    assert shown == f"{totals[2]:g} / {totals[3]:g}"
 
 
 def test_instructor_create_assignment_panel(page, lab: Lab) -> None:

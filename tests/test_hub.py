@@ -2,12 +2,13 @@
 
 The hub (JupyterHub, configurable-http-proxy, PAM logins, each user's JupyterLab run as that
 Unix user) serves one instructor and two students. The instructor generates and releases the
-assignment in the Formgrader; student ada fetches it, completes it, validates and submits;
-student mallory submits a hostile notebook (checks patched to full marks in her kernel, and a
-try to reach the hub from the graded kernel); the instructor collects, autogrades from the
-Formgrader, grades a written answer by hand and releases feedback; ada fetches the feedback and
-reads each check's message. Then what students may not do: reach the Formgrader, another
-student's files, the course's source/ or the gradebook, through the hub or on disk.
+course's two assignments in the Formgrader; student ada sees both, fetches the first, completes
+it, validates and submits; student mallory submits a hostile notebook (checks patched to full
+marks in her kernel, and a try to reach the hub from the graded kernel); the instructor
+collects, autogrades from the Formgrader, grades a written answer by hand and releases
+feedback; ada fetches the feedback and reads each check's message. Then what students may not
+do: reach the Formgrader, another student's files, the course's source/ or the gradebook,
+through the hub or on disk.
 
 Needs root (the accounts are real Unix accounts; CI runs as root), Debian's chromium, the
 prepared MNIST and the proxy (`make hub-tools`). Screenshots go to artifacts/hub/.
@@ -39,6 +40,7 @@ from tests.helpers import ROOT, cell_messages
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("prepared_mnist")]
 
 ASSIGNMENT = "mnist_batch_size"
+SECOND_ASSIGNMENT = "mnist_hyperparameters"  # released beside the first; graded in test_browser.py
 COURSE_ID = "mnist-batch-size"
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 INSTRUCTOR, ADA, MALLORY = "hubtest-teacher", "hubtest-ada", "hubtest-mallory"
@@ -185,9 +187,9 @@ def formgrader(page, hub: Hub):
     return page
 
 
-def formgrader_action(fg, column: str) -> None:
+def formgrader_action(fg, column: str, assignment: str = ASSIGNMENT) -> None:
     """Click the assignment's button in Manage Assignments' ``column`` and wait for nbgrader's success."""
-    row = fg.locator("#main-table tr", has_text=ASSIGNMENT)
+    row = fg.locator("#main-table tr", has_text=assignment)
     row.locator(f"td.{column} a").click()
     modal = fg.locator("#success-modal, #error-modal")
     modal.wait_for(timeout=300 * SECOND)
@@ -200,7 +202,9 @@ def fetch_in_assignment_list(page) -> None:
     nbgrader_menu(page, "Assignment List")
     released = page.locator("#released_assignments_list")
     released.get_by_text(ASSIGNMENT).first.wait_for()
-    released.get_by_role("button", name="Fetch").click()
+    # Both assignments are released: fetch this one from its own row.
+    released.locator(".list_item", has=page.locator(".item_name", has_text=ASSIGNMENT)) \
+        .get_by_role("button", name="Fetch").click()
     page.locator("#fetched_assignments_list").get_by_text(ASSIGNMENT).first.wait_for()
 
 
@@ -214,20 +218,22 @@ def test_instructor_generates_and_releases_the_assignment_in_the_formgrader(logi
     page = login(INSTRUCTOR)
     shot(page, "01-instructor-lab")
     fg = formgrader(page, hub)
-    formgrader_action(fg, "assign")  # Generate: source/ -> release/ and the gradebook
-    formgrader_action(fg, "release")
-    fg.locator("#main-table tr", has_text=ASSIGNMENT).locator("td.status", has_text="released").wait_for()
+    for assignment in (ASSIGNMENT, SECOND_ASSIGNMENT):  # the course's two assignments
+        formgrader_action(fg, "assign", assignment)  # Generate: source/ -> release/ and the gradebook
+        formgrader_action(fg, "release", assignment)
+        fg.locator("#main-table tr", has_text=assignment).locator("td.status", has_text="released").wait_for()
+        outbound = hub.layout.exchange / COURSE_ID / "outbound" / assignment / f"{assignment}.ipynb"
+        assert outbound.is_file(), f"Release put nothing at {outbound}"
+        source = outbound.read_text()
+        assert "### BEGIN SOLUTION" not in source and "### BEGIN HIDDEN TESTS" not in source
     shot(page, "02-formgrader-released")
-    outbound = hub.layout.exchange / COURSE_ID / "outbound" / ASSIGNMENT / NOTEBOOK
-    assert outbound.is_file(), f"Release put nothing at {outbound}"
-    source = (outbound.read_text())
-    assert "### BEGIN SOLUTION" not in source and "### BEGIN HIDDEN TESTS" not in source
 
 
 def test_students_fetch_complete_validate_and_submit(login, hub: Hub) -> None:
     page = login(ADA)
     nbgrader_menu(page, "Assignment List")
-    page.locator("#released_assignments_list").get_by_text(ASSIGNMENT).first.wait_for()
+    for assignment in (ASSIGNMENT, SECOND_ASSIGNMENT):  # ada sees both
+        page.locator("#released_assignments_list").get_by_text(assignment).first.wait_for()
     shot(page, "03-student-assignment-list")
     fetch_in_assignment_list(page)
     fetched = hub.home(ADA) / COURSE_ID / ASSIGNMENT / NOTEBOOK

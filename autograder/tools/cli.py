@@ -91,14 +91,17 @@ def build_parser() -> argparse.ArgumentParser:
     g = sub.add_parser("grade", help="autograde one notebook in a throwaway course")
     g.add_argument("notebook", type=Path)
     g.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    g.add_argument("--assignment", default=DEFAULT_ASSIGNMENT)
+    g.add_argument("--assignment", default=DEFAULT_ASSIGNMENT,
+                   help=f"the assignment the notebook belongs to (default {DEFAULT_ASSIGNMENT}; also "
+                   "mnist_hyperparameters, whose exercise10_run.npz beside the notebook is handed in too)")
     _limit_flags(g, workers=False)
     g.set_defaults(func=cmd_grade)
 
     ga = sub.add_parser("grade-all", help="grade every collected submission of a course on a Dask "
                         "cluster (local by default); exits 1 if any could not be graded")
     ga.add_argument("course", type=Path, help="the nbgrader course directory")
-    ga.add_argument("--assignment", default=DEFAULT_ASSIGNMENT)
+    ga.add_argument("--assignment", default=DEFAULT_ASSIGNMENT,
+                    help=f"the assignment to grade (default {DEFAULT_ASSIGNMENT}; or mnist_hyperparameters)")
     ga.add_argument("--student", action="append", metavar="ID[,ID...]",
                     help="grade only these students (repeat, or separate with commas)")
     ga.add_argument("--only-new", action="store_true", help="skip submissions graded before and "
