@@ -68,12 +68,15 @@ def model_with_weights(
 ) -> tf.keras.Sequential:
     """The fully connected model of these hidden widths and activations, holding ``weights``.
 
-    Raises ValueError when the weights do not fit that architecture (another run's weights).
+    Raises ValueError when the weights do not fit that architecture (another run's weights);
+    the shapes are compared before anything is built, so settings that name a huge network
+    without its weights cost nothing.
     """
-    model = build_model(list(widths), len(widths), list(activations))
-    expected = [tuple(w.shape) for w in model.weights]
+    sizes = [lesson.NUM_PIXELS, *(int(w) for w in widths), NUM_CLASSES]
+    expected = [shape for a, b in zip(sizes, sizes[1:], strict=False) for shape in ((a, b), (b,))]
     given = [tuple(getattr(w, "shape", ())) for w in weights]
-    if given != expected:
+    if given != expected or len(activations) != len(widths):
         raise ValueError(f"weights of shapes {given[:8]} do not fit this model's {expected[:8]}")
+    model = build_model(list(widths), len(widths), list(activations))
     model.set_weights(list(weights))
     return model

@@ -82,3 +82,13 @@ def test_a_doctored_history_earns_no_more_than_its_honest_twin(one_epoch_run, mo
 
     monkeypatch.setattr(saved_runs, "validation_images", lambda evidence: None)
     assert _judged(model, validation, [accuracy, 0.98]) > honest
+
+
+def test_settings_that_name_a_huge_network_without_its_weights_are_refused_before_building():
+    from mnist_ref.model import model_with_weights
+
+    small = [np.zeros((784, 4), np.float32), np.zeros(4, np.float32), np.zeros((4, 10), np.float32),
+             np.zeros(10, np.float32)]
+    assert model_with_weights([4], ["relu"], small).count_params() == 784 * 4 + 4 + 4 * 10 + 10
+    with pytest.raises(ValueError, match="do not fit"):
+        model_with_weights([10**9, 10**9], ["relu", "relu"], small)  # would be 10^18 weights if built
