@@ -124,10 +124,14 @@ def load_saved_run(validation_data: Any = None, path: str = SAVED_RUN) -> Any:
 
     if not os.path.exists(path):
         return None
-    with np.load(path, allow_pickle=False) as data:
-        weights = sorted((k for k in data.files if k.startswith("arr_")), key=lambda k: int(k[4:]))
-        run = SavedRun(json.loads(str(data["config"])), json.loads(str(data["history"])),
-                       [data[k] for k in weights])
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            weights = sorted((k for k in data.files if k.startswith("arr_")), key=lambda k: int(k[4:]))
+            run = SavedRun(dict(json.loads(str(data["config"]))), dict(json.loads(str(data["history"]))),
+                           [data[k] for k in weights])
+    except Exception as exc:  # a damaged or foreign file: say which and how to make a good one
+        raise ValueError(f"{path} is not a run saved by save_run ({type(exc).__name__}: {exc}); run the "
+                         "exercise-10 cell again in JupyterLab to save it anew") from None
     try:
         model = model_with_weights(run.widths, run.activations, run.weights)
     except ValueError:

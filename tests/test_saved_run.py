@@ -92,3 +92,13 @@ def test_settings_that_name_a_huge_network_without_its_weights_are_refused_befor
     assert model_with_weights([4], ["relu"], small).count_params() == 784 * 4 + 4 + 4 * 10 + 10
     with pytest.raises(ValueError, match="do not fit"):
         model_with_weights([10**9, 10**9], ["relu", "relu"], small)  # would be 10^18 weights if built
+
+
+def test_a_damaged_saved_run_is_refused_with_what_to_do(tmp_path):
+    from autograder.notebook import load_saved_run
+
+    damaged = tmp_path / "exercise10_run.npz"
+    damaged.write_bytes(b"not a zip archive")
+    with pytest.raises(ValueError, match="not a run saved by save_run.*run the exercise-10 cell again"):
+        load_saved_run(path=str(damaged))
+    assert load_saved_run(path=str(tmp_path / "missing.npz")) is None
