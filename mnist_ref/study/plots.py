@@ -72,12 +72,7 @@ def plot_val_accuracy(results: Sequence[TrainingResult], path: Path, subtitle: s
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_ylim(0, 1)
     ax.set_xlabel("epoch (log scale)")
-    ax.set_ylabel(f"validation accuracy ({NUM_VALIDATION:,} held-out images)")
-    ax.set_title("Validation accuracy per epoch by batch size" + (f"\n{subtitle}" if subtitle else ""))
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(loc="lower right", fontsize="small", ncol=2)
-    fig.savefig(path)
-    return path
+    return _finish_accuracy(fig, ax, "Validation accuracy per epoch by batch size", subtitle, path, "both")
 
 
 def plot_seconds(results: Sequence[TrainingResult], path: Path, subtitle: str = "") -> Path:
@@ -107,6 +102,16 @@ def plot_seconds(results: Sequence[TrainingResult], path: Path, subtitle: str = 
     ax.set_ylim(low / 2, high)  # ... and below the lowest one
     return _finish_log_log(fig, ax, "seconds per full epoch", "Wall time per epoch against batch size",
                            subtitle, path)
+
+
+def _finish_accuracy(fig, ax, title: str, subtitle: str, path: Path, grid: str = "major") -> Path:
+    """Label, title, grid and legend shared by the validation-accuracy plots; saves to ``path``."""
+    ax.set_ylabel(f"validation accuracy ({NUM_VALIDATION:,} held-out images)")
+    ax.set_title(title + (f"\n{subtitle}" if subtitle else ""))
+    ax.grid(True, which=grid, alpha=0.3)
+    ax.legend(loc="lower right", fontsize="small", ncol=2)
+    fig.savefig(path)
+    return path
 
 
 def _finish_log_log(fig, ax, ylabel: str, title: str, subtitle: str, path: Path) -> Path:
@@ -181,13 +186,8 @@ def plot_variant_val_accuracy(results: Sequence[TrainingResult], path: Path, sub
     ax.set_xticks(range(1, last + 1))
     ax.set_ylim(top=1.0)
     ax.set_xlabel("epoch")
-    ax.set_ylabel(f"validation accuracy ({NUM_VALIDATION:,} held-out images)")
-    ax.set_title(f"Validation accuracy per epoch by variant (batch {BATCH_SIZE})"
-                 + (f"\n{subtitle}" if subtitle else ""))
-    ax.grid(True, alpha=0.3)
-    ax.legend(loc="lower right", fontsize="small", ncol=2)
-    fig.savefig(path)
-    return path
+    return _finish_accuracy(fig, ax, f"Validation accuracy per epoch by variant (batch {BATCH_SIZE})",
+                            subtitle, path)
 
 
 def plot_variant_seconds(results: Sequence[TrainingResult], path: Path, subtitle: str = "") -> Path:

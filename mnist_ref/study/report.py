@@ -108,7 +108,8 @@ def _full_seconds(batch_size: int) -> Callable[[EpochRecord], float]:
     return lambda e: full_epoch_seconds(e, batch_size)
 
 
-def _lesson(value: float | None, digits: int) -> str:
+def lesson_cell(value: float | None, digits: int) -> str:
+    """The lesson's number for a table cell, or a dash where the lesson gives none."""
     return DASH if value is None else f"{value:.{digits}f}"
 
 
@@ -132,14 +133,14 @@ def epoch_table(results: Sequence[TrainingResult]) -> tuple[list[str], list[list
                 f"{b:,}", str(n),
                 epoch_spread(results, b, n, lambda e: e.updates or math.nan).format(0),
                 epoch_spread(results, b, n, _metric("seconds")).format(2),
-                _lesson(lesson and lesson.seconds, 0),
+                lesson_cell(lesson and lesson.seconds, 0),
                 epoch_spread(results, b, n, _full_seconds(b)).format(2),
                 epoch_spread(results, b, n, _metric("loss")).format(4),
-                _lesson(lesson and lesson.loss, 4),
+                lesson_cell(lesson and lesson.loss, 4),
                 epoch_spread(results, b, n, _metric("accuracy")).format(4),
-                _lesson(lesson and lesson.accuracy, 4),
+                lesson_cell(lesson and lesson.accuracy, 4),
                 epoch_spread(results, b, n, _metric("val_accuracy")).format(4),
-                _lesson(lesson and lesson.val_accuracy, 4),
+                lesson_cell(lesson and lesson.val_accuracy, 4),
             ])
     return headers, rows
 
@@ -159,7 +160,7 @@ def final_table(results: Sequence[TrainingResult]) -> tuple[list[str], list[list
             final_spread(runs, b, lambda e, _: e.val_accuracy).format(4),
             final_spread(runs, b, full_epoch_seconds).format(2),
             spread([r.test_accuracy for r in runs]).format(4),
-            _lesson(LESSON_TEST_ACCURACY.get(b), 4),
+            lesson_cell(LESSON_TEST_ACCURACY.get(b), 4),
         ])
     return headers, rows
 
@@ -183,11 +184,13 @@ def render_markdown(headers: Sequence[str], rows: Sequence[Sequence[str]], left:
     return "\n".join(lines)
 
 
-def _title(results: Sequence[TrainingResult], grading_budget: bool) -> str:
+def study_title(results: Sequence[TrainingResult], grading_budget: bool, study: str = "batch-size",
+                extra: str = "") -> str:
+    """The tables' title: which study, full or budgeted runs, and the seeds."""
     seeds = sorted({r.seed for r in results})
     what = "reduced grading budget, plain Keras" if grading_budget else "full runs"
     return (
-        f"MNIST batch-size study ({what}): median [min–max] over {len(seeds)} seed(s) "
+        f"MNIST {study} study ({what}{extra}): median [min–max] over {len(seeds)} seed(s) "
         f"{seeds}; 'lesson' = the lesson's reported numbers"
     )
 
@@ -201,7 +204,7 @@ NOTE = (
 def report_text(results: Sequence[TrainingResult], grading_budget: bool = False) -> str:
     """Both tables as plain text, for the terminal."""
     return "\n\n".join([
-        _title(results, grading_budget), render_text(*epoch_table(results)),
+        study_title(results, grading_budget), render_text(*epoch_table(results)),
         render_text(*final_table(results)), NOTE,
     ])
 
@@ -209,6 +212,6 @@ def report_text(results: Sequence[TrainingResult], grading_budget: bool = False)
 def report_markdown(results: Sequence[TrainingResult], grading_budget: bool = False) -> str:
     """Both tables as Markdown, for the --out folder."""
     return "\n\n".join([
-        f"# {_title(results, grading_budget)}", "## Per epoch", render_markdown(*epoch_table(results)),
+        f"# {study_title(results, grading_budget)}", "## Per epoch", render_markdown(*epoch_table(results)),
         "## Where the runs ended", render_markdown(*final_table(results)), NOTE,
     ]) + "\n"

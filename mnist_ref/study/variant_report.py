@@ -17,10 +17,12 @@ from mnist_ref.study.lesson_results import LESSON_TEST_ACCURACY, lesson_epoch
 from mnist_ref.study.report import (
     DASH,
     Spread,
+    lesson_cell,
     render_markdown,
     render_text,
     spread,
     steady_seconds,
+    study_title,
     summarize,
 )
 
@@ -86,18 +88,15 @@ def summarize_variants(results: Sequence[TrainingResult]) -> list[dict]:
     return summary
 
 
-def _lesson(value: float | None, digits: int) -> str:
-    return DASH if value is None else f"{value:.{digits}f}"
-
-
 def _lesson_row(name: str, runs: Sequence[TrainingResult]) -> tuple[str, str, str, str]:
     """The lesson's epoch-1 and last-epoch val_accuracy, test accuracy and seconds: baseline only."""
     if name != BASELINE:
         return DASH, DASH, DASH, DASH
     first = lesson_epoch(lesson.BATCH_SIZE, 1)
     last = lesson_epoch(lesson.BATCH_SIZE, max(len(r.epochs) for r in runs))
-    return (_lesson(first and first.val_accuracy, 4), _lesson(last and last.val_accuracy, 4),
-            _lesson(LESSON_TEST_ACCURACY.get(lesson.BATCH_SIZE), 4), _lesson(last and last.seconds, 0))
+    return (lesson_cell(first and first.val_accuracy, 4), lesson_cell(last and last.val_accuracy, 4),
+            lesson_cell(LESSON_TEST_ACCURACY.get(lesson.BATCH_SIZE), 4),
+            lesson_cell(last and last.seconds, 0))
 
 
 def accuracy_table(results: Sequence[TrainingResult]) -> tuple[list[str], list[list[str]]]:
@@ -135,12 +134,7 @@ def paired_table(results: Sequence[TrainingResult]) -> tuple[list[str], list[lis
 
 
 def _title(results: Sequence[TrainingResult], grading_budget: bool) -> str:
-    seeds = sorted({r.seed for r in results})
-    what = "reduced grading budget, plain Keras" if grading_budget else "full runs"
-    return (
-        f"MNIST hyper-parameter study ({what}, batch {lesson.BATCH_SIZE}): median [min–max] over "
-        f"{len(seeds)} seed(s) {seeds}; 'lesson' = the lesson's reported numbers"
-    )
+    return study_title(results, grading_budget, "hyper-parameter", f", batch {lesson.BATCH_SIZE}")
 
 
 NOTE = (
