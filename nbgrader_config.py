@@ -45,7 +45,8 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 # The sandbox and the judge have their own limits: c.SafeGrading.timeout (whole submission),
-# .memory_gb, .judge_timeout, .tensorflow_log_level, .cell_timeout (default: Execute.timeout
+# .memory_gb, .disk_mb (files and folders a kernel may fill), .cell_output_kb and .output_mb
+# (output kept), .judge_timeout, .tensorflow_log_level, .cell_timeout (default: Execute.timeout
 # above), .kernel_threads (CPU threads per kernel); grade-all's Dask cluster: .workers (on
 # this machine) or .scheduler = "tcp://HOST:8786" (an existing cluster).
 # Their defaults and meaning are in autograder/host/settings.py and README ("Settings"); set
@@ -61,3 +62,17 @@ c.Exchange.root = os.environ.get(
     "NBGRADER_EXCHANGE", os.path.join(c.CourseDirectory.root, ".exchange")
 )
 c.Exchange.path_includes_course = True
+# Students can write the exchange's inbound folder: collecting copies only regular files from
+# it, never a link's target, and refuses a submission holding links, special files or odd
+# names, naming the student and the reason in the log (autograder/host/exchange.py).
+c.ExchangeFactory.collect = "autograder.host.exchange.SafeCollect"
+c.ExchangeFactory.release_feedback = "autograder.host.exchange.SafeReleaseFeedback"
+c.ExchangeFactory.fetch_feedback = "autograder.host.exchange.SafeFetchFeedback"
+
+# Feedback shows each check's message and score, never the hidden tests' code (nbgrader shows
+# it by default, nbgrader issue #1363).  To show it: c.HideHiddenTests.enabled = False
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "autograder.host.feedback.HideHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]

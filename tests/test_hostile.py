@@ -20,6 +20,7 @@ import pytest
 import sqlalchemy
 
 from tests.helpers import ASSIGNMENT, RELEASE_NOTEBOOK, SOURCE_NOTEBOOK, grading_settings
+from tests.test_course_reach import SECRET, reach_past_submission
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prepared_mnist")]
 
@@ -223,17 +224,20 @@ def hostile_class(tmp_path_factory):
     for name, code in ATTACKS.items():
         _write(submitted / name / ASSIGNMENT, _with_attack(code))
     _write(submitted / "find_and_damage_course" / ASSIGNMENT, _with_attack(_course_probe(course)))
+    _write(submitted / "reach_past_submission" / ASSIGNMENT, _with_attack(reach_past_submission(course)))
     for case in MALFORMED:
         _malformed(submitted / case / ASSIGNMENT, case)
     for student, nb in _width_64_pair().items():
         _write(submitted / student / ASSIGNMENT, nb)
     before = _snapshot(course)
-    summary = grade_all(course, ASSIGNMENT, grading_settings(course, **LIMITS), progress=False)
+    with pytest.MonkeyPatch.context() as mp:  # the grader's secrets: the Dask workers inherit them
+        mp.setenv("GRADER_SECRET", SECRET)
+        summary = grade_all(course, ASSIGNMENT, grading_settings(course, **LIMITS), progress=False)
     print("\n".join(summary.lines()))
     return course, before, {o.student: o for o in summary.outcomes}, summary
 
 
-ALL_CASES = ["honest_blank", *ATTACKS, "find_and_damage_course", *MALFORMED]
+ALL_CASES = ["honest_blank", *ATTACKS, "find_and_damage_course", "reach_past_submission", *MALFORMED]
 WIDTH_64 = ["honest_width_64", "patched_keras_width_64"]
 
 
@@ -274,6 +278,16 @@ def test_the_course_was_invisible_to_the_kernel(hostile_class):
     text = json.dumps([c.get("outputs", []) for c in graded.cells])
     assert "FOUND []" in text
     assert "DAMAGE" in text  # what it "did" landed in the sandbox's private folders: see the snapshot test
+
+
+def test_on_dask_no_secret_and_no_link_comes_back_from_the_kernel(hostile_class):
+    """grade-all: the kernel printed its environment and planted links; none of it reached the course."""
+    course, _, _, _ = hostile_class
+    folder = course / "autograded" / "reach_past_submission" / ASSIGNMENT
+    text = (folder / "mnist_batch_size.ipynb").read_text()
+    assert "ENVIRONMENT {" in text and SECRET not in text and "GRADER_SECRET" not in text
+    assert sorted(p.name for p in folder.iterdir() if not p.name.startswith("grading.")) == [
+        "mnist_batch_size.ipynb"]
 
 
 def test_gradebook_holds_every_student_and_stays_consistent(hostile_class):

@@ -254,9 +254,9 @@ def test_students_fetch_complete_validate_and_submit(login, hub: Hub) -> None:
     fetch_in_assignment_list(page)
     work = hub.home(MALLORY) / COURSE_ID / ASSIGNMENT / NOTEBOOK
     hostile(work, work)
-    nb = nbformat.read(work, as_version=4)  # and her kernel tries to reach the hub while graded
+    nb = nbformat.read(work, as_version=4)  # her kernel prints its environment and tries to reach the hub
     first = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution"))
-    first.source = ("import socket\ntry:\n"
+    first.source = ("import os, socket\nprint('ENVIRONMENT', dict(os.environ))\ntry:\n"
                     f"    socket.create_connection(('127.0.0.1', {hub.layout.port}), 3)\n"
                     "    print('REACHED THE HUB')\nexcept OSError as e:\n    print('NO NETWORK:', repr(e))\n"
                     + first.source)
@@ -294,6 +294,8 @@ def test_instructor_collects_autogrades_grades_by_hand_and_releases_feedback(log
     outputs = "".join(o.get("text", "") for c in nbformat.read(graded_mallory, as_version=4).cells
                       if c.cell_type == "code" for o in c.get("outputs", []))
     assert "NO NETWORK:" in outputs and "REACHED THE HUB" not in outputs, outputs[:2000]
+    # The Formgrader grades in the instructor's server: its API token (which opens that server) stays there.
+    assert "ENVIRONMENT {" in outputs and "JUPYTERHUB" not in outputs, outputs[:2000]
     assert "tampered with" in cell_messages(graded_mallory)["architecture"]
 
     # Manual Grading > the assignment > the notebook > ada's submission: a written answer by hand.

@@ -133,27 +133,27 @@ def test_evidence_that_could_not_be_written_gets_zero_with_the_reason(judged):
 # ------------------------------------------- the judge as the host runs it: started with the kernel
 
 
-def _judge(**settings: float):
+def _judge(evidence: Path, requests: Path, **settings: float):
     from autograder.host.settings import SafeGrading
     from autograder.host.submission import Judge
 
-    return Judge(SafeGrading(**settings))
+    return Judge(SafeGrading(**settings), evidence, requests)
 
 
 def test_a_judge_started_before_the_kernel_gives_the_same_verdicts_and_ends(written, judged, tmp_path):
     folder, cells = written
-    judge = _judge()
-    verdicts, failure = judge.verdicts(folder, cells, tmp_path)
+    judge = _judge(folder, tmp_path)
+    verdicts, failure = judge.verdicts(cells)
     assert failure is None
     assert verdicts == {g: (float(points), message) for g, (points, message) in judged.items()}
     assert judge.process.poll() == 0
 
 
-def test_a_judge_never_asked_is_stopped_by_close_or_when_forgotten():
-    judge = _judge()
+def test_a_judge_never_asked_is_stopped_by_close_or_when_forgotten(tmp_path):
+    judge = _judge(tmp_path, tmp_path)
     judge.close()
     assert judge.process.poll() is not None
-    forgotten = _judge()
+    forgotten = _judge(tmp_path, tmp_path)
     process = forgotten.process
     del forgotten
     gc.collect()
@@ -162,10 +162,10 @@ def test_a_judge_never_asked_is_stopped_by_close_or_when_forgotten():
 
 def test_a_judge_that_died_before_judging_scores_nothing_and_says_so(written, tmp_path):
     folder, cells = written
-    judge = _judge()
+    judge = _judge(folder, tmp_path)
     judge.process.kill()
     judge.process.wait()
-    verdicts, failure = judge.verdicts(folder, cells, tmp_path)
+    verdicts, failure = judge.verdicts(cells)
     assert failure
     assert set(verdicts) == {c["grade_id"] for c in cells}
     assert set(verdicts.values()) == {(0.0, "not graded: the judge failed")}
@@ -173,8 +173,8 @@ def test_a_judge_that_died_before_judging_scores_nothing_and_says_so(written, tm
 
 def test_a_judge_over_its_time_limit_is_stopped_and_scores_nothing(written, tmp_path):
     folder, cells = written
-    judge = _judge(judge_timeout=0.05)  # still loading TensorFlow when asked
-    verdicts, failure = judge.verdicts(folder, cells, tmp_path)
+    judge = _judge(folder, tmp_path, judge_timeout=0.05)  # still loading TensorFlow when asked
+    verdicts, failure = judge.verdicts(cells)
     assert failure == "it did not finish within 0.05 s"
     assert judge.process.poll() is not None
     assert all(points == 0 for points, _ in verdicts.values())

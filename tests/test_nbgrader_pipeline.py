@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -12,7 +14,15 @@ from nbgrader.converters import Autograde
 from nbgrader.preprocessors import Execute
 
 from autograder.host.preprocessors import CheckSubmission, CleanJudge, SandboxedExecute
-from autograder.host.sandbox import Limits, kernel_argv, trained_files
+from autograder.host.sandbox import (
+    ENVIRONMENT,
+    Limits,
+    copy_handed_in,
+    environment,
+    judge_argv,
+    kernel_argv,
+    trained_files,
+)
 from autograder.host.settings import course_config
 from tests.helpers import ROOT
 
@@ -61,26 +71,86 @@ def test_trained_models_and_arrays_beside_the_notebook_are_found_and_data_files_
         "ckpt/model.data-00000-of-00001", "model_100.keras", "weights.h5", "x.npz"]
 
 
-def test_in_the_sandbox_a_handed_in_model_reads_empty_and_only_its_own_folder_is_writable(tmp_path: Path):
+def test_in_the_sandbox_a_handed_in_model_reads_empty_and_nothing_it_makes_reaches_its_folder(tmp_path):
     # The submission's folder outside /tmp (the sandbox has a private /tmp), as a course's is.
     course = Path(tempfile.mkdtemp(prefix="sandbox-test-", dir="/var/tmp"))
-    workdir, evidence, runtime = course / "autograded", tmp_path / "evidence", tmp_path / "runtime"
+    workdir, handed_in = course / "autograded", tmp_path / "handed-in"
+    evidence, runtime = tmp_path / "evidence", tmp_path / "runtime"
     for folder in (workdir, evidence, runtime):
         folder.mkdir()
     (workdir / "model_100.keras").write_bytes(b"trained elsewhere")
     (workdir / "notes.csv").write_bytes(b"1,2,3")
-    argv = kernel_argv(workdir, evidence, runtime, Limits(memory_bytes=2 * 1024**3))
-    python = argv.index("-m") - 1  # run a probe instead of the kernel, with the same sandbox
-    probe = ("import os\nprint(os.path.getsize('model_100.keras'), open('notes.csv').read())\n"
-             "open('made_here.txt', 'w').write('ok')\n"
+    (workdir / "solution.ipynb").symlink_to(course / "secret.txt")
+    (course / "secret.txt").write_text("the instructor's")
+    assert copy_handed_in(workdir, handed_in) == ["solution.ipynb"]
+    env = environment({})
+    argv = kernel_argv(workdir, handed_in, evidence, runtime, Limits(memory_bytes=2 * 1024**3), env)
+    kernel = argv.index("-m") - 1  # run a probe instead of the kernel, with the same sandbox
+    probe = ("import os\nprint(os.path.getsize('model_100.keras'), open('notes.csv').read(), "
+             "os.path.exists('solution.ipynb'))\n"
+             "open('made_here.txt', 'w').write('ok')\nos.symlink('/etc/passwd', 'loot.html')\n"
              "for path in (os.path.dirname(os.getcwd()) + '/gradebook.db', '/usr/lib/planted'):\n"
              "    try:\n        open(path, 'w')\n"
              "    except OSError as exc:\n        print(exc.errno)\n")
     try:
-        out = subprocess.run([*argv[:python + 1], "-c", probe], capture_output=True, text=True, timeout=60)
+        out = subprocess.run([*argv[:kernel + 1], "-c", probe], capture_output=True, text=True, timeout=60,
+                             env={})
         assert out.returncode == 0, out.stderr
-        assert out.stdout.split() == ["0", "1,2,3", "30", "30"]  # 30: EROFS, a read-only file system
-        assert (workdir / "made_here.txt").read_text() == "ok"  # its own folder is the one it writes to
+        assert out.stdout.split() == ["0", "1,2,3", "False", "30", "30"]  # 30: EROFS, a read-only file system
+        # It worked in a private copy: nothing it made (a file, a link) is in the submission's folder.
+        assert sorted(p.name for p in workdir.iterdir()) == ["model_100.keras", "notes.csv", "solution.ipynb"]
         assert not (course / "gradebook.db").exists()
     finally:
         shutil.rmtree(course)
+
+
+def test_the_sandbox_gets_only_the_allowed_environment_and_a_file_size_limit(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("INSTRUCTOR_SECRET", "s3cr3t")
+    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "token-of-the-instructor")
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    with pytest.raises(ValueError, match="JUPYTERHUB_API_TOKEN may not reach the sandbox"):
+        environment({"JUPYTERHUB_API_TOKEN": "x"})
+    handed_in, runtime = tmp_path / "handed-in", tmp_path / "runtime"
+    for folder in (handed_in, runtime):
+        folder.mkdir()
+    limits = Limits(memory_bytes=2 * 1024**3, disk_bytes=4 * 1024**2)
+    argv = kernel_argv(tmp_path / "work", handed_in, runtime, runtime, limits, environment({}))
+    kernel = argv.index("-m") - 1
+    probe = ("import json, os\nprint(json.dumps(dict(os.environ)))\n"
+             "try:\n    open('big', 'wb').write(b'x' * 5 * 1024**2)\n"
+             "except OSError as exc:\n    print(exc.errno)\n")
+    out = subprocess.run([*argv[:kernel + 1], "-c", probe], capture_output=True, text=True, timeout=60,
+                         env=dict(os.environ))
+    assert out.returncode == 0, out.stderr
+    seen, errno = out.stdout.splitlines()
+    env = json.loads(seen)
+    assert set(env) <= ENVIRONMENT and env["NBGRADER_EXECUTION"] == "autograde", env
+    assert "s3cr3t" not in out.stdout and "token-of-the-instructor" not in out.stdout
+    assert errno == "27"  # EFBIG: over the file size limit
+
+
+def test_the_judge_runs_sandboxed_with_the_evidence_read_only_and_no_course(tmp_path, monkeypatch):
+    monkeypatch.setenv("INSTRUCTOR_SECRET", "s3cr3t")
+    course = Path(tempfile.mkdtemp(prefix="judge-test-", dir="/var/tmp"))
+    evidence, requests = tmp_path / "evidence", tmp_path / "requests"
+    for folder in (evidence, requests):
+        folder.mkdir()
+    (course / "gradebook.db").write_text("grades")
+    (evidence / "x.json").write_text('{"value": 1}')
+    argv = judge_argv(evidence, requests, Limits(memory_bytes=2 * 1024**3), environment({}))
+    judge = argv.index("autograder.judge") - 2  # run a probe instead of the judge, with the same sandbox
+    probe = ("import os, socket\nprint('INSTRUCTOR_SECRET' in os.environ, "
+             f"os.path.exists({str(course)!r}), open({str(evidence / 'x.json')!r}).read())\n"
+             "for attempt in (lambda: open(" + repr(str(evidence / "planted.json")) + ", 'w'),\n"
+             "                lambda: socket.create_connection(('127.0.0.1', 22), 2)):\n"
+             "    try:\n        attempt()\n        print('ALLOWED')\n"
+             "    except OSError as exc:\n        print(type(exc).__name__)\n")
+    try:
+        out = subprocess.run([*argv[:judge + 1], "-c", probe], capture_output=True, text=True, timeout=60,
+                             env={})
+    finally:
+        shutil.rmtree(course)
+    assert out.returncode == 0, out.stderr
+    # No secret, no course, the evidence readable but not writable, no network (refused at once).
+    assert out.stdout.split("\n")[:3] == ['False False {"value": 1}', "OSError", "ConnectionRefusedError"]
+    assert not (evidence / "planted.json").exists()

@@ -21,7 +21,7 @@ import pytest
 
 from autograder.host.preprocessors import SandboxedExecute
 from autograder.host.report import GradeReport
-from autograder.host.sandbox import Limits, connection, kernel_argv, launch
+from autograder.host.sandbox import Limits, connection, environment, kernel_argv, launch
 from autograder.host.settings import course_config
 from autograder.tools.samples import cell_sources, replace_cells
 from tests.helpers import ASSIGNMENT, ROOT, SOURCE_NOTEBOOK, grading_settings
@@ -71,7 +71,8 @@ def attempt(port: int) -> str:
 
 def test_the_sandbox_has_no_network_and_nbgrader_reaches_the_kernel_over_unix_sockets(tmp_path: Path):
     runtime = tmp_path / "runtime"
-    argv = kernel_argv(tmp_path, tmp_path, runtime, Limits(memory_bytes=2 * 1024**3))
+    argv = kernel_argv(tmp_path, tmp_path, tmp_path, runtime, Limits(memory_bytes=2 * 1024**3),
+                       environment({}))
     assert "--unshare-net" in argv[:argv.index("--remount-ro")]  # a bwrap option, before the kernel
     assert connection(runtime) == {"transport": "ipc", "ip": str(runtime / "kernel-ipc")}
     tcp = tmp_path / "tcp.json"

@@ -152,7 +152,8 @@ def test_every_safe_grading_setting_reaches_nbgrader_on_its_command_line():
     assert {"--SafeGrading.timeout=60.0", "--SafeGrading.cell_timeout=30.0", "--SafeGrading.memory_gb=4.0",
             "--SafeGrading.workers=2", "--SafeGrading.judge_timeout=180.0",
             "--SafeGrading.tensorflow_log_level=2", "--SafeGrading.kernel_threads=2",
-            "--SafeGrading.scheduler='tcp://10.0.0.5:8786'"} == set(args)
+            "--SafeGrading.scheduler='tcp://10.0.0.5:8786'", "--SafeGrading.disk_mb=512.0",
+            "--SafeGrading.cell_output_kb=1024.0", "--SafeGrading.output_mb=16.0"} == set(args)
 
 
 # ------------------------------------------------------------------ notes after the run

@@ -31,14 +31,25 @@ from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
+from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from nbgrader.utils import determine_grade, is_grade
 from traitlets import Bool, Enum, Unicode
 
 from autograder.evidence.records import ENV_DIR
 from autograder.host.course import trusted_grade_cells
-from autograder.host.sandbox import KERNEL_NAME, connection, tools, trained_files, write_kernel_spec
-from autograder.host.settings import SafeGrading
+from autograder.host.limits import MAX_MESSAGE_BYTES, FolderWatch, OutputBudget, capped_client, capped_context
+from autograder.host.sandbox import (
+    KERNEL_NAME,
+    connection,
+    copy_handed_in,
+    environment,
+    kernel_argv,
+    tools,
+    trained_files,
+    write_kernel_spec,
+)
+from autograder.host.settings import KiB, MiB, SafeGrading
 from autograder.host.submission import (
     METADATA,
     Judge,
@@ -48,6 +59,7 @@ from autograder.host.submission import (
     structure_notes,
     tampering_note,
     too_big,
+    unsafe_entries,
 )
 
 
@@ -61,7 +73,9 @@ class CheckSubmission(NbGraderPreprocessor):
     Runs before nbgrader's own sanitizing (which restores the tests, so the changes would no
     longer show).  A copy of a graded cell keeps its code but loses its nbgrader metadata, so
     the first copy is graded.  A refused notebook is not executed; every grade cell then
-    scores 0 with the reason.
+    scores 0 with the reason.  Links and special files in the submitted folder (which nbgrader
+    copied by following them) are removed from the autograded folder; a notebook submitted as
+    a link is refused and its cells emptied, so no linked file reaches the feedback.
     """
 
     def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
@@ -76,21 +90,47 @@ class CheckSubmission(NbGraderPreprocessor):
                 del cell.metadata["nbgrader"]  # nbgrader's DeduplicateIds leaves {}, then rejects it
             elif gid:
                 seen.add(gid)
-        reason = too_big(nb)
+        reason = too_big(nb) or self._drop_links(nb, resources)
         if reason:
             _note(nb, reason)
             nb.metadata[METADATA]["refused"] = True
         return nb, resources
 
+    def _drop_links(self, nb: NotebookNode, resources: dict) -> str | None:
+        """Remove from the autograded copy what nbgrader copied through links; why a notebook is refused."""
+        info = resources["nbgrader"]
+        coursedir = CourseDirectory(config=self.config)
+        submitted, autograded = (
+            Path(coursedir.format_path(folder, info["student"], info["assignment"]))
+            for folder in (coursedir.submitted_directory, coursedir.autograded_directory))
+        linked = unsafe_entries(submitted) if submitted.is_dir() else []
+        for rel in linked:
+            copy = autograded / rel
+            if copy.is_dir() and not copy.is_symlink():
+                shutil.rmtree(copy)
+            elif copy.exists() or copy.is_symlink():
+                copy.unlink()
+        if linked:
+            _note(nb, f"{', '.join(linked[:3])}{', ...' if len(linked) > 3 else ''}: links and special files "
+                      "in the submission are not graded, nor returned")
+        if f"{info['notebook']}.ipynb" not in linked:
+            return None
+        for cell in nb.cells:  # the link's target must not come back in the feedback
+            cell.source, cell.outputs = "", []
+        return f"{info['notebook']}.ipynb was handed in as a link, not a notebook: not graded"
+
 
 class SandboxedExecute(Execute):
     """nbgrader's ``Execute``, with the student's kernel in the sandbox (:mod:`autograder.host.sandbox`).
 
-    The kernel sees only its own autograded folder and an evidence folder, has no network and is
-    reached over Unix sockets (:func:`~autograder.host.sandbox.connection`); the settings are
-    :class:`~autograder.host.settings.SafeGrading`'s.  Each cell gets the per-cell limit, never
-    more than what is left of the submission's; past that, the remaining cells are not run.
-    A kernel manager passed in (``km``) is not used: the kernel is always the sandboxed one.
+    The kernel works in a private copy of the regular files handed in (never in the course's
+    ``autograded/``), writes only there, in its /tmp and in an evidence folder, has no network
+    and is reached over Unix sockets (:func:`~autograder.host.sandbox.connection`); the settings
+    are :class:`~autograder.host.settings.SafeGrading`'s.  Each cell gets the per-cell limit,
+    never more than what is left of the submission's; past that, the remaining cells are not
+    run.  Output over ``cell_output_kb`` in a cell, or ``output_mb`` in all, is dropped as it
+    arrives; a kernel whose evidence and runtime folders grow past ``disk_mb`` is stopped.  A
+    kernel manager passed in (``km``) is not used: the kernel is always the sandboxed one.
     """
 
     # A cell over its limit is interrupted and the next one runs; output that stops arriving
@@ -108,42 +148,67 @@ class SandboxedExecute(Execute):
         if nb.metadata.get(METADATA, {}).get("refused"):
             return nb, resources
         workdir = Path(resources.get("metadata", {}).get("path") or ".").resolve()
-        folders = {name: scratch / name for name in ("evidence", "runtime", "jupyter")}
+        folders = {name: scratch / name for name in ("evidence", "runtime", "jupyter", "handed-in", "judge")}
         for folder in folders.values():
             folder.mkdir()
-        write_kernel_spec(folders["jupyter"], workdir, folders["evidence"], folders["runtime"],
-                          settings.limits, {**settings.environment(), ENV_DIR: str(folders["evidence"])})
-        self._kernel_dir, self._runtime = folders["jupyter"] / "kernels", folders["runtime"]
+        left_out = copy_handed_in(workdir, folders["handed-in"])
+        if left_out:
+            _note(nb, f"{', '.join(left_out[:3])}{', ...' if len(left_out) > 3 else ''}: links and special "
+                      "files are not given to the graded run")
         hidden = [str(path.relative_to(workdir)) for path in trained_files(workdir)]
         if hidden:
             _note(nb, f"{', '.join(hidden[:3])}{', ...' if len(hidden) > 3 else ''} handed in beside the "
                       "notebook: trained models and arrays are not loaded when grading; results must "
                       "come from this run")
+        env = environment({**settings.environment(), ENV_DIR: str(folders["evidence"])})
+        write_kernel_spec(folders["jupyter"], kernel_argv(workdir, folders["handed-in"], folders["evidence"],
+                                                          folders["runtime"], settings.limits, env))
+        self._kernel_dir, self._runtime = folders["jupyter"] / "kernels", folders["runtime"]
         self._deadline = time.monotonic() + settings.timeout
         self._settings = settings
         self._stopped = False
+        self._output = OutputBudget(int(settings.cell_output_kb * KiB), int(settings.output_mb * MiB))
         self.timeout_func = self._cell_timeout
-        resources[METADATA]["judge"] = judge = Judge(settings)  # it loads while the kernel runs
+        resources[METADATA]["judge"] = judge = Judge(settings, folders["evidence"], folders["judge"])
+        watch = FolderWatch([folders["evidence"], folders["runtime"]], settings.limits.disk_bytes,
+                            self._kill_kernel)
         try:
-            super().preprocess(nb, resources)
-            resources[METADATA]["finished"] = not self._stopped
+            with watch:
+                super().preprocess(nb, resources)
+            resources[METADATA]["finished"] = not self._stopped and not watch.tripped
         except DeadKernelError:
             _note(nb, "the kernel died (the notebook exited or crashed it); graded what ran before")
         except BaseException:  # nbgrader reports it and skips the judge: leave nothing behind
             judge.close()
             shutil.rmtree(scratch, ignore_errors=True)
             raise
+        if watch.tripped:
+            _note(nb, f"the kernel was stopped: its evidence and runtime folders grew past the "
+                      f"{settings.disk_mb:g} MiB limit ({watch.tripped}); graded what ran before")
         if self._stopped:
             _note(nb, f"stopped after the {settings.timeout:g} s time limit (a cell hangs or runs too "
                       "long); graded what ran before")
+        _note(nb, *self._output.notes(nb))
         return nb, resources
 
     def create_kernel_manager(self) -> AsyncKernelManager:
-        """A kernel manager that knows only the sandboxed kernel spec, and reaches it over Unix sockets."""
+        """A kernel manager that knows only the sandboxed kernel spec, reached over Unix sockets.
+
+        Its clients drop (disconnect) any message over ``MAX_MESSAGE_BYTES`` before it is read
+        into memory (ZeroMQ's ``MAXMSGSIZE``).
+        """
         self.km = AsyncKernelManager(kernel_name=KERNEL_NAME, config=self.config,
                                      kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(self._kernel_dir)]),
+                                     client_factory=capped_client(MAX_MESSAGE_BYTES),
+                                     context=capped_context(MAX_MESSAGE_BYTES),
                                      **connection(self._runtime))
         return self.km
+
+    def _kill_kernel(self) -> None:
+        """Stop the sandbox at once (from the folder watch's thread): bubblewrap takes the kernel with it."""
+        process = getattr(getattr(self.km, "provisioner", None), "process", None)
+        if process is not None and process.poll() is None:
+            process.kill()
 
     def _cell_timeout(self, cell: NotebookNode) -> int:
         left = self._deadline - time.monotonic()
@@ -154,6 +219,14 @@ class SandboxedExecute(Execute):
             self._stopped = True
             return cell, resources
         return super().preprocess_cell(cell, resources, index)
+
+    def process_message(self, msg: dict, cell: NotebookNode, cell_index: int) -> NotebookNode | None:
+        """nbclient's handling of one kernel message, with output past the limits dropped as it arrives."""
+        kept = self._output.admit(msg, cell_index)
+        try:
+            return super().process_message(msg, cell, cell_index) if kept else None
+        finally:
+            self._output.note_in(cell, cell_index)
 
 
 class CleanJudge(NbGraderPreprocessor):
@@ -177,7 +250,7 @@ class CleanJudge(NbGraderPreprocessor):
             if nb.metadata.get(METADATA, {}).get("refused") or judge is None:
                 verdicts = {c["grade_id"]: (0.0, "not graded") for c in cells}
             else:
-                verdicts, failure = judge.verdicts(scratch / "evidence", cells, scratch)
+                verdicts, failure = judge.verdicts(cells)
                 if failure is not None:
                     _note(nb, f"the judge could not check the evidence: {failure}")
                 _note(nb, *kernel_events(nb, settings))

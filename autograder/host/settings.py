@@ -18,13 +18,10 @@ from traitlets import Float, Integer, TraitError, Unicode, default
 from traitlets.config import Config, Configurable
 from traitlets.config.loader import KVArgParseConfigLoader, PyFileConfigLoader
 
-from autograder.host.sandbox import Limits
+from autograder.host.sandbox import THREAD_VARIABLES, Limits
 
 CONFIG_FILE = "nbgrader_config.py"
-GiB = 1024**3
-# Thread pools a kernel may size from its environment: TensorFlow's two, OpenMP's and BLAS's.
-THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS",
-                    "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+GiB, MiB, KiB = 1024**3, 1024**2, 1024
 
 
 class ConfigError(RuntimeError):
@@ -40,6 +37,13 @@ class SafeGrading(Configurable):
                          "it still run). Default: nbgrader's Execute.timeout, capped at `timeout`; "
                          "0 or less (as Execute.timeout None or -1): no per-cell limit.").tag(config=True)
     memory_gb = Float(8.0, help="Address-space limit of the student's kernel, in GiB.").tag(config=True)
+    disk_mb = Float(512.0, help="Disk a graded kernel may fill, in MiB: the largest file it may write, "
+                    "and the size of each of its folders (its work folder, /tmp, and the evidence "
+                    "folder, which is watched while it runs).").tag(config=True)
+    cell_output_kb = Float(1024.0, help="Output one cell may show in the graded notebook, in KiB; "
+                           "more is dropped while the cell runs, with a note.").tag(config=True)
+    output_mb = Float(16.0, help="Output the whole graded notebook may show, in MiB; more is dropped "
+                      "while the notebook runs, with a note.").tag(config=True)
     workers = Integer(0, help="Submissions graded at once on this machine (the local Dask cluster's "
                       "workers); 0 means as many as fit: CPU cores // kernel_threads.").tag(config=True)
     kernel_threads = Integer(1, help="CPU threads for each student's kernel and judge (TensorFlow's "
@@ -73,7 +77,7 @@ class SafeGrading(Configurable):
     @property
     def limits(self) -> Limits:
         """The sandbox's resource limits for one kernel."""
-        return Limits(memory_bytes=int(self.memory_gb * GiB))
+        return Limits(memory_bytes=int(self.memory_gb * GiB), disk_bytes=int(self.disk_mb * MiB))
 
     @property
     def worker_count(self) -> int:

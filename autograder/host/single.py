@@ -38,8 +38,9 @@ def grade_notebook(path: Path, assignment: str = DEFAULT_ASSIGNMENT,
         course = Path(tmp) / "course"
         shutil.copytree(unpack(bundle), course)
         handed_in = submit(course, assignment, STUDENT, path)
-        if (path.parent / SAVED_RUN).is_file():  # exercise 10's saved run, handed in beside the notebook
-            shutil.copyfile(path.parent / SAVED_RUN, handed_in.parent / SAVED_RUN)
+        saved = path.parent / SAVED_RUN  # exercise 10's saved run, handed in beside the notebook
+        if saved.is_file() and not saved.is_symlink():  # a link's target is not the student's to hand in
+            shutil.copyfile(saved, handed_in.parent / SAVED_RUN)
         url = db_url(course)
         notebooks = assignment_notebooks(url, assignment)
         recorder = Recorder(course, course_config(course), url, assignment, notebooks)

@@ -4,23 +4,23 @@ Plain functions on notebooks and verdicts, used by the nbgrader preprocessors
 (:mod:`autograder.host.preprocessors`):
 structural changes to the graded cells, a notebook too big to run, kernel events (interrupts,
 memory, exits), points the kernel claimed that the judge does not confirm, and the judge
-itself, run as a clean process.
+itself, run as a clean process in the sandbox.
 """
 
 from __future__ import annotations
 
 import ctypes
 import json
+import os
 import signal
+import stat
 import subprocess
-import sys
 import weakref
 from pathlib import Path
 
 import nbformat
 
-from autograder.evidence.records import ENV_DIR
-from autograder.host.course import nbgrader_env
+from autograder.host.sandbox import environment, judge_argv
 from autograder.host.settings import GiB, SafeGrading
 
 MAX_NOTEBOOK_BYTES = 5 * 1024**2
@@ -79,6 +79,18 @@ def structure_notes(nb: nbformat.NotebookNode, cells: list[dict]) -> list[str]:
     return notes
 
 
+def unsafe_entries(folder: Path) -> list[str]:
+    """Paths under ``folder`` (relative, sorted) that are links or neither files nor folders."""
+    found = []
+    for root, dirs, files in os.walk(folder):  # os.walk does not descend into linked folders
+        for name in dirs + files:
+            path = Path(root) / name
+            mode = path.lstat().st_mode
+            if stat.S_ISLNK(mode) or not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
+                found.append(path.relative_to(folder).as_posix())
+    return sorted(found)
+
+
 def too_big(nb: nbformat.NotebookNode) -> str | None:
     """Why ``nb`` is too big to run (its code and text, outputs left out), or None.
 
@@ -94,30 +106,31 @@ def too_big(nb: nbformat.NotebookNode) -> str | None:
 
 
 class Judge:
-    """The clean judge process for one submission, started before the kernel runs.
+    """The clean judge process for one submission, started in the sandbox before the kernel runs.
 
     It loads TensorFlow and the test set while the student's notebook runs (one core is
-    usually idle then), and waits for :meth:`verdicts`.  :meth:`close` (or garbage
-    collection) ends it if it was never asked.
+    usually idle then), and waits for :meth:`verdicts`.  It sees ``evidence`` and ``requests``
+    read-only, with the sandbox's limits and environment (:func:`~autograder.host.sandbox.judge_argv`),
+    and answers on its standard output.  :meth:`close` (or garbage collection) ends it if it
+    was never asked.
     """
 
-    def __init__(self, settings: SafeGrading):
-        self.settings = settings
-        env = {k: v for k, v in {**nbgrader_env(), **settings.environment()}.items() if k != ENV_DIR}
-        self.process = subprocess.Popen([sys.executable, "-m", "autograder.judge", "--wait"], env=env,
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                        text=True, preexec_fn=_die_with_parent if _PRCTL else None)
+    def __init__(self, settings: SafeGrading, evidence: Path, requests: Path):
+        self.settings, self.evidence, self.requests = settings, evidence, requests
+        argv = judge_argv(evidence, requests, settings.limits, environment(settings.environment()))
+        self.process = subprocess.Popen(argv, env={}, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True,
+                                        preexec_fn=_die_with_parent if _PRCTL else None)
         self._finalizer = weakref.finalize(self, _stop, self.process)
 
-    def verdicts(self, evidence: Path, cells: list[dict],
-                 scratch: Path) -> tuple[dict[str, tuple[float, str]], str | None]:
-        """The verdicts {grade_id: (points, message)} on ``evidence``, and why the judge failed (or None).
+    def verdicts(self, cells: list[dict]) -> tuple[dict[str, tuple[float, str]], str | None]:
+        """The verdicts {grade_id: (points, message)} on the evidence, and why the judge failed (or None).
 
         ``judge_timeout`` counts from this call: loading before it overlapped the kernel's run.
         """
-        cells_file = scratch / "cells.json"
+        cells_file = self.requests / "cells.json"
         cells_file.write_text(json.dumps(cells))
-        request = json.dumps({"evidence": str(evidence), "cells": str(cells_file)}) + "\n"
+        request = json.dumps({"evidence": str(self.evidence), "cells": str(cells_file)}) + "\n"
         try:
             stdout, stderr = self.process.communicate(request, timeout=self.settings.judge_timeout)
         except subprocess.TimeoutExpired:
