@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import json
 import math
+import time
 from pathlib import Path
 
 import numpy as np
@@ -147,6 +148,23 @@ def test_a_judge_started_before_the_kernel_gives_the_same_verdicts_and_ends(writ
     assert failure is None
     assert verdicts == {g: (float(points), message) for g, (points, message) in judged.items()}
     assert judge.process.poll() == 0
+
+
+def test_the_judge_process_runs_sandboxed_with_none_of_the_graders_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("INSTRUCTOR_SECRET", "s3cr3t")
+    judge = _judge(tmp_path, tmp_path)
+    try:
+        children = Path(f"/proc/{judge.process.pid}/task/{judge.process.pid}/children")
+        for _ in range(100):  # bubblewrap starts the judge in its namespaces
+            if children.read_text().split():
+                break
+            time.sleep(0.05)
+        (pid,) = children.read_text().split()
+        environ = dict(v.split("=", 1) for v in Path(f"/proc/{pid}/environ").read_text().split("\0") if v)
+        assert "INSTRUCTOR_SECRET" not in environ and environ["HOME"] == "/tmp", environ
+        assert Path(f"/proc/{pid}/ns/net").readlink() != Path("/proc/self/ns/net").readlink()  # no network
+    finally:
+        judge.close()
 
 
 def test_a_judge_never_asked_is_stopped_by_close_or_when_forgotten(tmp_path):

@@ -45,7 +45,10 @@ LAB_OVERRIDES = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "f
                                                                  "checkForUpdates": False}}
 # nbgrader settings a student's server needs from the course (students never read its config file).
 USER_NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")
-STUDENT_SETTINGS = {"Execute": ("timeout", "interrupt_on_timeout", "execute_retries")}
+# The course's settings a student's server takes: the execution limits (Validate), and the feedback
+# fetch that never follows a link (autograder.host.exchange).
+STUDENT_SETTINGS = {"Execute": ("timeout", "interrupt_on_timeout", "execute_retries"),
+                    "ExchangeFactory": ("fetch_feedback",)}
 
 
 class HubError(RuntimeError):

@@ -1,0 +1,97 @@
+"""One complete submission graded by this checkout and by an earlier revision, side by side.
+
+``nbgrader autograde --student S`` of the reference solution (what the Formgrader's Autograde
+button runs), in a course made by each version's own ``make_course``, the two interleaved
+``--repeats`` times on the same machine in one run; it prints each run, the medians, their
+ratio and each version's score.  The earlier revision is checked out with ``git worktree`` into
+a temporary folder and imported from there (``PYTHONPATH``); both use this virtualenv.
+
+Usage (from the repository root; about 1 minute per repeat)::
+
+    .venv/bin/python benchmarks/against_revision.py --base HEAD~1 [--repeats 5]
+
+A measurement, not a test: other load on the machine changes the numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ASSIGNMENT = "mnist_batch_size"
+MAKE_COURSE = """
+import sys
+from pathlib import Path
+from autograder.host.course import make_course, submit
+course = Path(sys.argv[1])
+make_course(course)
+submit(course, "mnist_batch_size", "s", Path(sys.argv[2]) / "source/mnist_batch_size/mnist_batch_size.ipynb")
+"""
+SCORE = """
+import sys
+from autograder.host.course import scores_from_gradebook
+url = f"sqlite:///{sys.argv[1]}/gradebook.db"
+rows = scores_from_gradebook(url, "mnist_batch_size", "mnist_batch_size", "s")
+print(sum(r[1] for r in rows), sum(r[2] for r in rows))
+"""
+
+
+def env_for(code: Path | None) -> dict[str, str]:
+    """This interpreter's environment, importing the project from ``code`` (None: this checkout)."""
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env.pop("PYTHONPATH", None)
+    if code is not None:
+        env["PYTHONPATH"] = str(code)
+    return env
+
+
+def run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, *args], env=env, cwd=cwd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"{' '.join(args[:3])} failed in {cwd}:\n{proc.stderr[-2000:]}")
+    return proc
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--base", default="HEAD~1", help="the earlier revision (default HEAD~1)")
+    parser.add_argument("--repeats", type=int, default=5, help="runs per version (default 5)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="against-revision-") as tmp:
+        base = Path(tmp) / "base"
+        subprocess.run(["git", "worktree", "add", "--detach", str(base), args.base], cwd=ROOT, check=True,
+                       capture_output=True)
+        try:
+            versions = {"this checkout": (None, ROOT), f"{args.base}": (base, base)}
+            courses, seconds = {}, {name: [] for name in versions}
+            for name, (code, tree) in versions.items():
+                courses[name] = Path(tmp) / f"course-{len(courses)}"
+                run(["-c", MAKE_COURSE, str(courses[name]), str(tree)], env_for(code), tree)
+            for i in range(args.repeats):
+                for name, (code, _) in versions.items():
+                    started = time.perf_counter()
+                    run(["-m", "nbgrader", "autograde", ASSIGNMENT, "--student", "s", "--force"],
+                        env_for(code), courses[name])
+                    seconds[name].append(time.perf_counter() - started)
+                    print(f"run {i + 1}: {name:15s} {seconds[name][-1]:6.1f} s", flush=True)
+            medians = {name: statistics.median(values) for name, values in seconds.items()}
+            print("\ncomplete solution, nbgrader autograde --student, median of", args.repeats)
+            for name, (code, _) in versions.items():
+                score = run(["-c", SCORE, str(courses[name])], env_for(code), ROOT).stdout.split()
+                print(f"  {name:15s} {medians[name]:6.1f} s   score {score[0]} / {score[1]}")
+            this, earlier = medians["this checkout"], medians[args.base]
+            print(f"  this checkout / {args.base}: {this / earlier:.3f}x")
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=ROOT, capture_output=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
