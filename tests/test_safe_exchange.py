@@ -165,6 +165,7 @@ def attack_beside_honest(classroom: Classroom, attack: Callable[[Path], None], *
     return log
 
 
+@pytest.mark.slow  # nbgrader's own commands, a few seconds each
 def test_a_notebook_linked_to_the_solution_is_refused_at_collect_and_the_honest_one_is_collected(
         classroom: Classroom) -> None:
     def attack(folder: Path) -> None:
@@ -175,6 +176,7 @@ def test_a_notebook_linked_to_the_solution_is_refused_at_collect_and_the_honest_
     attack_beside_honest(classroom, attack, f"{NOTEBOOK} is a symbolic link")
 
 
+@pytest.mark.slow  # nbgrader's own commands, a few seconds each
 def test_an_extra_file_linked_to_the_course_config_is_refused_at_collect(classroom: Classroom) -> None:
     def attack(folder: Path) -> None:
         shutil.copytree(classroom.honest_submission, folder)
@@ -183,6 +185,7 @@ def test_an_extra_file_linked_to_the_course_config_is_refused_at_collect(classro
     attack_beside_honest(classroom, attack, "config.txt is a symbolic link")
 
 
+@pytest.mark.slow  # nbgrader's own commands, a few seconds each
 def test_a_subfolder_linked_to_the_course_source_is_refused_at_collect(classroom: Classroom) -> None:
     def attack(folder: Path) -> None:
         shutil.copytree(classroom.honest_submission, folder)
@@ -192,6 +195,7 @@ def test_a_subfolder_linked_to_the_course_source_is_refused_at_collect(classroom
     attack_beside_honest(classroom, attack, "data/source is a symbolic link")
 
 
+@pytest.mark.slow  # nbgrader's own commands, a few seconds each
 @pytest.mark.timeout(120)
 def test_a_fifo_in_a_submission_is_refused_at_collect_without_hanging(classroom: Classroom) -> None:
     def attack(folder: Path) -> None:
@@ -201,6 +205,7 @@ def test_a_fifo_in_a_submission_is_refused_at_collect_without_hanging(classroom:
     attack_beside_honest(classroom, attack, "pipe.ipynb is a FIFO")
 
 
+@pytest.mark.slow  # nbgrader's own commands, a few seconds each
 def test_an_inbound_folder_that_is_a_link_to_the_course_source_is_refused_at_collect(
         classroom: Classroom) -> None:
     def attack(folder: Path) -> None:
@@ -209,6 +214,7 @@ def test_an_inbound_folder_that_is_a_link_to_the_course_source_is_refused_at_col
     attack_beside_honest(classroom, attack, "the folder is a symbolic link")
 
 
+@pytest.mark.slow  # nbgrader's own commands, a few seconds each
 def test_a_student_id_of_dot_dot_is_refused_and_nothing_is_written_outside_submitted(
         classroom: Classroom) -> None:
     """`..+ASSIGNMENT+...` collected with --student=.. would land in COURSE/ASSIGNMENT/ (not submitted/)."""
@@ -224,6 +230,7 @@ def test_a_student_id_of_dot_dot_is_refused_and_nothing_is_written_outside_submi
     assert "its student id '..' starts with a dot" in log and "collected nothing of it" in log, log
 
 
+@pytest.mark.slow  # nbgrader's own commands, a few seconds each
 def test_an_empty_student_id_is_refused_and_the_honest_one_is_collected(classroom: Classroom) -> None:
     """`+ASSIGNMENT+...` would be collected as submitted/ASSIGNMENT/, a student named after the assignment."""
     honest = classroom.submit(HONEST)
@@ -234,6 +241,7 @@ def test_an_empty_student_id_is_refused_and_the_honest_one_is_collected(classroo
     assert "its student id is empty" in log, log
 
 
+@pytest.mark.slow  # nbgrader's own commands, a few seconds each
 def test_an_inbound_name_without_a_timestamp_is_refused_and_does_not_stop_collecting(
         classroom: Classroom) -> None:
     """nbgrader's own collect stops at the first name it cannot parse, for every student."""
@@ -245,6 +253,7 @@ def test_an_inbound_name_without_a_timestamp_is_refused_and_does_not_stop_collec
     assert f"refused {ATTACKER}'s submission" in log and "is not STUDENT+ASSIGNMENT+TIMESTAMP" in log, log
 
 
+@pytest.mark.slow  # nbgrader's own commands, a few seconds each
 def test_a_refused_resubmission_keeps_the_submission_collected_before(classroom: Classroom) -> None:
     first = classroom.submit(HONEST)
     classroom.collect()
@@ -260,6 +269,7 @@ def test_a_refused_resubmission_keeps_the_submission_collected_before(classroom:
     assert f"refused {HONEST}'s submission" in log and "the submission collected before stays" in log, log
 
 
+@pytest.mark.slow  # nbgrader's own commands, a few seconds each
 def test_an_honest_resubmission_replaces_the_one_collected_before(classroom: Classroom) -> None:
     """nbgrader's --update still works: the newer submission is collected in place of the older."""
     classroom.submit(HONEST)
@@ -330,6 +340,7 @@ def make_feedback(classroom: Classroom, student: str, html: Path | bytes, secret
     return folder
 
 
+@pytest.mark.slow  # nbgrader's own commands, a few seconds each
 def test_release_feedback_never_releases_a_link_and_releases_the_honest_html(classroom: Classroom) -> None:
     honest_secret = (classroom.honest_submission / "submission_secret.txt").read_text()
     make_feedback(classroom, HONEST, b"<html>Ada's feedback</html>", honest_secret)
@@ -361,6 +372,7 @@ def fetch_feedback(classroom: Classroom) -> tuple[str, Path]:
     return proc.stderr, student / COURSE_ID / ASSIGNMENT / "feedback"
 
 
+@pytest.mark.slow  # nbgrader's own commands, a few seconds each
 def test_fetch_feedback_copies_a_regular_html_and_never_a_link(classroom: Classroom) -> None:
     secret = (classroom.honest_submission / "submission_secret.txt").read_text()
     released = classroom.exchange / COURSE_ID / "feedback"

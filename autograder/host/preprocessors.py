@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import nbformat
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 from nbclient.exceptions import DeadKernelError
@@ -37,6 +38,7 @@ from nbgrader.utils import determine_grade, is_grade
 from traitlets import Bool, Enum, Unicode
 
 from autograder.evidence.records import ENV_DIR
+from autograder.host.cell_kinds import is_judged
 from autograder.host.course import trusted_grade_cells
 from autograder.host.limits import MAX_MESSAGE_BYTES, FolderWatch, OutputBudget, capped_client, capped_context
 from autograder.host.sandbox import (
@@ -169,7 +171,11 @@ class SandboxedExecute(Execute):
         self._stopped = False
         self._output = OutputBudget(int(settings.cell_output_kb * KiB), int(settings.output_mb * MiB))
         self.timeout_func = self._cell_timeout
-        resources[METADATA]["judge"] = judge = Judge(settings, folders["evidence"], folders["judge"])
+        # The judge loads while the kernel runs, if any grade cell calls for it.
+        judge = None
+        if self._judged_cells(resources):
+            judge = Judge(settings, folders["evidence"], folders["judge"])
+        resources[METADATA]["judge"] = judge
         watch = FolderWatch([folders["evidence"], folders["runtime"]], settings.limits.disk_bytes,
                             self._kill_kernel)
         try:
@@ -179,7 +185,8 @@ class SandboxedExecute(Execute):
         except DeadKernelError:
             _note(nb, "the kernel died (the notebook exited or crashed it); graded what ran before")
         except BaseException:  # nbgrader reports it and skips the judge: leave nothing behind
-            judge.close()
+            if judge is not None:
+                judge.close()
             shutil.rmtree(scratch, ignore_errors=True)
             raise
         if watch.tripped:
@@ -190,6 +197,14 @@ class SandboxedExecute(Execute):
                       "long); graded what ran before")
         _note(nb, *self._output.notes(nb))
         return nb, resources
+
+    def _judged_cells(self, resources: dict) -> bool:
+        """Whether the assignment's notebook has judged grade cells (True when nbgrader does not say)."""
+        info = resources.get("nbgrader")
+        if not info:
+            return True
+        cells = trusted_grade_cells(info["db_url"], info["assignment"], info["notebook"])
+        return any(is_judged(c["source"]) for c in cells)
 
     def create_kernel_manager(self) -> AsyncKernelManager:
         """A kernel manager that knows only the sandboxed kernel spec, reached over Unix sockets.
@@ -230,10 +245,13 @@ class SandboxedExecute(Execute):
 
 
 class CleanJudge(NbGraderPreprocessor):
-    """Scores the evidence in a clean process and writes each verdict as its grade cell's output.
+    """Scores the evidence in a clean process and writes each verdict as its judged grade cell's output.
 
-    The grade cells' source comes from the gradebook, never from the submission.  When the
-    notebook's own grade cells claimed more than the judge confirms, the feedback says so.
+    The grade cells' source comes from the gradebook, never from the submission.  Judged cells
+    (those calling ``grade``/``require``, :mod:`autograder.host.cell_kinds`) get the judge's
+    verdict; plain nbgrader test cells keep the sandboxed kernel's output, which nbgrader
+    scores as usual.  When the notebook's own judged cells claimed more than the judge
+    confirms, the feedback says so.
     """
 
     def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
@@ -245,17 +263,22 @@ class CleanJudge(NbGraderPreprocessor):
         settings: SafeGrading = state["settings"]
         scratch: Path = state["scratch"]
         judge: Judge | None = state.get("judge")
+        refused = bool(nb.metadata.get(METADATA, {}).get("refused"))
         try:
             cells = trusted_grade_cells(info["db_url"], info["assignment"], info["notebook"])
-            if nb.metadata.get(METADATA, {}).get("refused") or judge is None:
-                verdicts = {c["grade_id"]: (0.0, "not graded") for c in cells}
+            judged = [c for c in cells if is_judged(c["source"])]
+            if refused or (judged and judge is None):
+                judged, verdicts = cells, {c["grade_id"]: (0.0, "not graded") for c in cells}
             else:
-                verdicts, failure = judge.verdicts(cells)
-                if failure is not None:
-                    _note(nb, f"the judge could not check the evidence: {failure}")
+                verdicts = {}
+                if judged:
+                    verdicts, failure = judge.verdicts(judged)
+                    if failure is not None:
+                        _note(nb, f"the judge could not check the evidence: {failure}")
                 _note(nb, *kernel_events(nb, settings))
-                if state["finished"]:
-                    _note(nb, *tampering_note(self._claimed(nb), {g: p for g, (p, _) in verdicts.items()}))
+                if state["finished"] and judged:
+                    claimed = self._claimed(nb, {c["grade_id"] for c in judged})
+                    _note(nb, *tampering_note(claimed, {g: p for g, (p, _) in verdicts.items()}))
         finally:
             if judge is not None:
                 judge.close()
@@ -263,13 +286,18 @@ class CleanJudge(NbGraderPreprocessor):
         problems = nb.metadata.get(METADATA, {}).get("problems", [])
         prefix = ("; ".join(problems) + "\n") if problems else ""
         annotate_verdicts(nb, {g: (points, prefix + message) for g, (points, message) in verdicts.items()})
+        if prefix:  # plain cells keep their output (nbgrader scores it); the problems go on top
+            plain = {c["grade_id"] for c in cells} - {c["grade_id"] for c in judged}
+            for cell in nb.cells:
+                if cell.cell_type == "code" and grade_id(cell) in plain:
+                    cell.outputs.insert(0, nbformat.v4.new_output("stream", name="stderr", text=prefix))
         return nb, resources
 
-    def _claimed(self, nb: NotebookNode) -> dict[str, float]:
-        """What the notebook's own grade cells scored, read the way nbgrader reads them."""
+    def _claimed(self, nb: NotebookNode, judged: set[str]) -> dict[str, float]:
+        """What the notebook's own judged grade cells scored, read the way nbgrader reads them."""
         claimed = {}
         for cell in nb.cells:
-            if cell.cell_type == "code" and is_grade(cell):
+            if cell.cell_type == "code" and is_grade(cell) and grade_id(cell) in judged:
                 points, _ = determine_grade(cell, self.log)
                 claimed[grade_id(cell)] = float(points or 0.0)
         return claimed
