@@ -77,10 +77,10 @@ def test_a_doctored_history_earns_no_more_than_its_honest_twin(one_epoch_run, mo
     honest = _judged(model, validation, [accuracy, accuracy])
     doctored = _judged(model, validation, [accuracy, 0.98])
     assert honest == 3 and doctored <= honest
-    # Break it once: without the judge's look at the validation images the claim would pass.
-    from autograder.judge import saved_runs
+    # Break it once: without the comparison on the validation images the claim would pass.
+    from autograder.checks import bands
 
-    monkeypatch.setattr(saved_runs, "validation_images", lambda evidence: None)
+    monkeypatch.setattr(bands, "EXERCISE10_VALIDATION_TOLERANCE", 1.0)
     assert _judged(model, validation, [accuracy, 0.98]) > honest
 
 
@@ -102,3 +102,60 @@ def test_a_damaged_saved_run_is_refused_with_what_to_do(tmp_path):
     with pytest.raises(ValueError, match="not a run saved by save_run.*run the exercise-10 cell again"):
         load_saved_run(path=str(damaged))
     assert load_saved_run(path=str(tmp_path / "missing.npz")) is None
+
+
+PROBE = {"grade_id": "probe", "max_points": 1,
+         "source": "print(type(best_run).__name__, getattr(best_run, 'config', None) or best_run.reason)"}
+EXERCISE10 = {"grade_id": "exercise10", "max_points": 4,
+              "source": "grade(checks.check_best_run, globals(), out_of=4)"}
+
+
+def _save_file(folder, model, config, history) -> None:
+    """exercise10_run.npz as the notebook's save_run writes it in JupyterLab."""
+    import json
+
+    folder.mkdir(parents=True, exist_ok=True)
+    weights = {f"arr_{i}": np.asarray(w) for i, w in enumerate(model.get_weights())}
+    np.savez_compressed(folder / "exercise10_run.npz", **weights, config=np.array(json.dumps(config)),
+                        history=np.array(json.dumps(history)))
+
+
+@pytest.mark.usefixtures("prepared_mnist")
+def test_a_saved_run_made_in_the_kernel_without_the_handed_in_file_earns_no_more_than_its_twin(
+        one_epoch_run, tmp_path, monkeypatch):
+    """The kernel builds a SavedRun of its own (claiming 0.99); no exercise10_run.npz was handed in."""
+    from autograder.evidence import write
+    from autograder.judge.cells import judge
+
+    model, _, validation = one_epoch_run
+    forged, twin = tmp_path / "forged", tmp_path / "twin"
+    for folder, runs in ((forged, True), (twin, False)):
+        folder.mkdir()
+        monkeypatch.setenv("AUTOGRADER_EVIDENCE_DIR", str(folder))
+        monkeypatch.setattr(write, "_exported", {})
+        write.write("validation_data", validation)
+        write.write("best_run", SavedRun(dict(CONFIG), {"val_accuracy": [0.97, 0.99]}, model.get_weights())
+                    if runs else None)
+    handed_in = tmp_path / "nothing-handed-in"
+    handed_in.mkdir()
+    verdicts = {name: judge(folder, [PROBE, EXERCISE10], handed_in) for name, folder in
+                (("forged", forged), ("twin", twin))}
+    assert verdicts["forged"]["probe"][1].startswith("MissingEvidence has no exercise10_run.npz handed in")
+    assert verdicts["forged"]["exercise10"][0] <= verdicts["twin"]["exercise10"][0] == 0
+
+
+@pytest.mark.usefixtures("prepared_mnist")
+def test_the_judge_takes_exercise_10_from_the_handed_in_file_whatever_the_kernel_saved(
+        one_epoch_run, tmp_path, monkeypatch):
+    from autograder.evidence import write
+    from autograder.judge.cells import judge
+
+    model, accuracy, _ = one_epoch_run
+    evidence, handed_in = tmp_path / "evidence", tmp_path / "handed-in"
+    evidence.mkdir()
+    monkeypatch.setenv("AUTOGRADER_EVIDENCE_DIR", str(evidence))
+    monkeypatch.setattr(write, "_exported", {})
+    write.write("best_run", SavedRun({**CONFIG, "epochs": 99}, {"val_accuracy": [0.99]}, model.get_weights()))
+    _save_file(handed_in, model, CONFIG, {"val_accuracy": [accuracy]})
+    message = judge(evidence, [PROBE], handed_in)["probe"][1]
+    assert message.startswith("SavedRun") and "'epochs': 2" in message and "99" not in message

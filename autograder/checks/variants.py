@@ -168,6 +168,11 @@ def _weights_part(run: SavedRun, claimed: float | None) -> tuple[bool, str, str]
         return False, "", "the saved weights do not fit the saved settings; expected the run's own weights"
     if claimed is None:
         return False, "", "the saved run records no validation accuracy"
+    if validated is None:
+        return False, "", ("your validation images (validation_data) are not among MNIST's training images "
+                           "scaled to [0, 1], so the saved weights could not be scored on them; expected "
+                           "validation_data to be your own split of the training images, scaled as in "
+                           "Task 1 (a pipeline mistake there costs this part too)")
     if validated is not None and abs(validated - claimed) > bands.EXERCISE10_VALIDATION_TOLERANCE:
         return False, "", (f"the saved weights score {validated:.4f} on your validation images, not the "
                            f"{claimed:.4f} the saved history says; expected the weights of that run itself")
@@ -175,8 +180,8 @@ def _weights_part(run: SavedRun, claimed: float | None) -> tuple[bool, str, str]
         return False, "", (f"the saved weights score {tested:.4f} on MNIST's test set, not within "
                            f"{bands.EXERCISE10_TEST_TOLERANCE} of the saved validation accuracy "
                            f"{claimed:.4f}; expected a network trained on the training images only")
-    on_validation = f"{validated:.4f} on your validation images and " if validated is not None else ""
-    return True, f"the saved weights score {on_validation}{tested:.4f} on the test set: that run's own", ""
+    return True, (f"the saved weights score {validated:.4f} on your validation images and {tested:.4f} on "
+                  "the test set: that run's own"), ""
 
 
 def check_best_run(model_best: Any, history_best: Any, best_run: Any, *,

@@ -397,3 +397,29 @@ def load(directory: Path) -> dict[str, Any]:
     finally:
         os.close(fd)
     return namespace
+
+
+def load_saved_run(path: Path, name: str) -> SavedRun | MissingEvidence:
+    """Exercise 10's run from the file handed in with the notebook (``save_run``'s format), read as above.
+
+    ``name`` is the notebook variable it stands for; what cannot be read is MissingEvidence saying why.
+    """
+    try:
+        fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return MissingEvidence(name, f"has no {path.name} handed in with the notebook")
+    try:
+        with _Folder(fd).npz(path.name) as data:
+            arrays = sorted((k for k in data.files if k.startswith("arr_")), key=lambda k: int(k[4:]))
+            return SavedRun(dict(json.loads(str(data["config"]))), dict(json.loads(str(data["history"]))),
+                            [data[k] for k in arrays])
+    except FileNotFoundError:
+        return MissingEvidence(name, f"has no {path.name} handed in with the notebook")
+    except Refused as exc:
+        return MissingEvidence(name, f"was refused for grading: {exc}")
+    except Exception as exc:  # not a run save_run wrote
+        return MissingEvidence(name, f"could not be read from {path.name} ({type(exc).__name__}): run the "
+                                     "exercise-10 cell again in JupyterLab to save it anew")
+    finally:
+        os.close(fd)
+

@@ -37,7 +37,7 @@ from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from nbgrader.utils import determine_grade, is_grade
 from traitlets import Bool, Enum, Unicode
 
-from autograder.evidence.records import ENV_DIR
+from autograder.evidence.records import ENV_DIR, SAVED_RUN
 from autograder.host.cell_kinds import is_judged
 from autograder.host.course import trusted_grade_cells
 from autograder.host.limits import MAX_MESSAGE_BYTES, FolderWatch, OutputBudget, capped_client, capped_context
@@ -154,6 +154,8 @@ class SandboxedExecute(Execute):
         for folder in folders.values():
             folder.mkdir()
         left_out = copy_handed_in(workdir, folders["handed-in"])
+        if (folders["handed-in"] / SAVED_RUN).is_file():  # the judge reads exercise 10's run from here only
+            shutil.copyfile(folders["handed-in"] / SAVED_RUN, folders["judge"] / SAVED_RUN)
         if left_out:
             _note(nb, f"{', '.join(left_out[:3])}{', ...' if len(left_out) > 3 else ''}: links and special "
                       "files are not given to the graded run")

@@ -111,7 +111,8 @@ class Judge:
     It loads TensorFlow and the test set while the student's notebook runs (one core is
     usually idle then), and waits for :meth:`verdicts`.  It sees ``evidence`` and ``requests``
     read-only, with the sandbox's limits and environment (:func:`~autograder.host.sandbox.judge_argv`),
-    and answers on its standard output.  :meth:`close` (or garbage collection) ends it if it
+    and answers on its standard output; files put in ``requests`` (exercise 10's handed-in run)
+    are what it reads as handed in.  :meth:`close` (or garbage collection) ends it if it
     was never asked.
     """
 
@@ -130,7 +131,8 @@ class Judge:
         """
         cells_file = self.requests / "cells.json"
         cells_file.write_text(json.dumps(cells))
-        request = json.dumps({"evidence": str(self.evidence), "cells": str(cells_file)}) + "\n"
+        request = json.dumps({"evidence": str(self.evidence), "cells": str(cells_file),
+                              "handed_in": str(self.requests)}) + "\n"
         try:
             stdout, stderr = self.process.communicate(request, timeout=self.settings.judge_timeout)
         except subprocess.TimeoutExpired:

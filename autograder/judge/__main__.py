@@ -2,7 +2,8 @@
 
 * ``python -m autograder.judge EVIDENCE_DIR CELLS_JSON``: judge one evidence folder now.
 * ``python -m autograder.judge --wait``: load TensorFlow and MNIST's test set first, then read
-  one request ``{"evidence": DIR, "cells": FILE}`` as a line on stdin and answer it.  The host
+  one request ``{"evidence": DIR, "cells": FILE, "handed_in": DIR}`` as a line on stdin and answer
+  it (``handed_in``: the host's copy of the files handed in beside the notebook).  The host
   starts it when the student's kernel starts, so the few seconds of loading overlap the run;
   an empty stdin (the host closed it: nothing to judge) ends it quietly.
 """
@@ -15,10 +16,10 @@ import sys
 from pathlib import Path
 
 
-def _answer(evidence_dir: Path, cells_file: Path) -> None:
+def _answer(evidence_dir: Path, cells_file: Path, handed_in: Path | None = None) -> None:
     from autograder.judge.cells import judge
 
-    results = judge(evidence_dir, json.loads(cells_file.read_text()))
+    results = judge(evidence_dir, json.loads(cells_file.read_text()), handed_in)
     sys.stdout.write(json.dumps(results))
 
 
@@ -46,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     if not line.strip():
         return 0
     request = json.loads(line)
-    _answer(Path(request["evidence"]), Path(request["cells"]))
+    handed_in = request.get("handed_in")
+    _answer(Path(request["evidence"]), Path(request["cells"]), Path(handed_in) if handed_in else None)
     sys.stdout.flush()
     os._exit(0)  # the answer is out: skip TensorFlow's teardown, which the host would wait for
 
