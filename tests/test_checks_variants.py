@@ -89,6 +89,20 @@ def test_a_wrong_model_loses_the_model_and_the_effect(mistake, model, baseline):
     assert "not the exercise's" in result.message
 
 
+@pytest.mark.parametrize("name", ["width_200", "lr_0.0001"])
+def test_a_history_of_another_models_training_earns_no_run_and_no_effect(name, baseline):
+    """The baseline's History (its fit trained the baseline's weights) beside a fresh exercise model."""
+    copied = _typical(name)
+    copied.model = baseline["baseline_model"]
+    fresh = check_variant(_of(VARIANTS[name]), copied, **baseline, variant=name)
+    undone = check_variant(_of(VARIANTS[name]), None, **baseline, variant=name)
+    assert fresh.score == undone.score == 1 / 3  # the model part only: the run was not this model's
+    assert "not the record of this model's training" in fresh.message
+    own = _typical(name)
+    own.model = model = _of(VARIANTS[name])
+    assert check_variant(model, own, **baseline, variant=name).score == 1  # fit's own model: all of it
+
+
 def test_a_run_of_other_epochs_or_batch_size_loses_its_part_and_the_effect(baseline):
     run = _history(BASE_VAL[:2], steps=54_000, epochs=2)
     result = check_variant(_of(VARIANTS["sigmoid"]), run, **baseline, variant="sigmoid")

@@ -8,6 +8,8 @@ import statistics
 from dataclasses import replace
 from typing import Any
 
+import numpy as np
+
 from autograder.checks import bands
 from autograder.checks.model import check_architecture, check_compile
 from autograder.checks.result import CheckResult
@@ -50,8 +52,27 @@ def _model_is(model: Any, variant: Variant) -> tuple[bool, str]:
     return not wrong, "; ".join(wrong)
 
 
-def _ran_as_asked(history: Any) -> tuple[bool, str]:
-    """Whether a run trained 5 epochs at batch size 100 (from Keras's own params), and if not, what it did."""
+def _trained_it(model: Any, history: Any) -> bool:
+    """Whether ``history`` is the record of ``model``'s training: its ``fit`` trained these very weights.
+
+    A History keeps the model ``fit`` trained (``History.model``; the judge's verified history
+    carries it too).  A history without one is judged by the history checks, not here.
+    """
+    trained = getattr(history, "model", None)
+    if trained is None or trained is model:
+        return True
+    try:
+        mine, theirs = model.get_weights(), trained.get_weights()
+    except Exception:  # not a model
+        return False
+    return len(mine) == len(theirs) and all(np.array_equal(a, b) for a, b in zip(mine, theirs, strict=True))
+
+
+def _ran_as_asked(history: Any, model: Any = None) -> tuple[bool, str]:
+    """Whether a run trained ``model`` (if given) 5 epochs at batch size 100 (Keras's params); if not, why."""
+    if model is not None and not _trained_it(model, history):
+        return False, ("its history is not the record of this model's training (its fit trained other "
+                       "weights); expected the model and history train_model returns together")
     h = history_facts(history)
     steps, epochs = h["params"].get("steps"), h["params"].get("epochs")
     ok = steps == full_epoch_steps(BATCH_SIZE) and epochs == EPOCHS
@@ -114,9 +135,9 @@ def check_variant(model: Any, history: Any, baseline_model: Any, baseline_histor
     r = CheckResult()
     right_model, why_model = _model_is(model, _as_spelled(model, v))
     r.add(right_model, f"the model has {v.change}", f"the model is not the exercise's: {why_model}", weight=2)
-    ran, why_run = _ran_as_asked(history)
+    ran, why_run = _ran_as_asked(history, model)
     r.add(ran, f"trained {EPOCHS} epochs at batch size {BATCH_SIZE}", f"this run: {why_run}")
-    base_ok = _model_is(baseline_model, BASELINE)[0] and _ran_as_asked(baseline_history)[0]
+    base_ok = _model_is(baseline_model, BASELINE)[0] and _ran_as_asked(baseline_history, baseline_model)[0]
     if not (right_model and ran):
         r.add(False, "", "the effect cannot be judged: this run is not the one the exercise asks for "
               "(see above)", weight=EFFECT_WEIGHT)
@@ -139,7 +160,7 @@ def check_baseline_run(model: Any, history: Any, num_validation_samples: Any, nu
     right_model, why_model = _model_is(model, BASELINE)
     r.add(right_model, "the lesson's model and learning rate", f"the baseline is not the lesson's model: "
           f"{why_model}; expected train_model() with its defaults", weight=2)
-    ran, why_run = _ran_as_asked(history)
+    ran, why_run = _ran_as_asked(history, model)
     r.add(ran, f"trained {EPOCHS} epochs at batch size {BATCH_SIZE}", f"this run: {why_run}")
     values = history_facts(history)["history"].get("val_accuracy") or []
     if not values:

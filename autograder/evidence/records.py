@@ -34,6 +34,7 @@ class HistoryEvidence:
     name: str
     params: dict
     history: dict[str, list[float | None]]
+    model: Any = None  # the model its fit trained, once the judge has verified it (as Keras's History.model)
 
 
 @dataclass

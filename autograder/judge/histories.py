@@ -7,9 +7,14 @@ history is refused, and its checks earn nothing, when
 * its per-epoch updates do not fit its steps per epoch;
 * its model's optimizer did not take exactly the updates the history records (a history
   pointing at another run's model, or a model trained again afterwards);
-* another history that claims another run (batch size, updates) came with the same trained
-  weights (one model standing for two runs);
-* its final validation accuracy is not what its model scores on MNIST's test set.
+* another history that claims another run (batch size, updates, learning rate) came with the
+  same trained weights (one model standing for two runs);
+* its final validation accuracy is not what its model scores on the notebook's own validation
+  images (within 0.001; found among MNIST's training images by their fingerprints), or, where
+  those cannot be found, within 0.05 of what it scores on MNIST's test set.
+
+A history that passes carries its trained model (``HistoryEvidence.model``, as Keras's
+``History.model``), so a check can tell whether it is the record of the model it is given.
 """
 
 from __future__ import annotations
@@ -19,8 +24,10 @@ from typing import Any
 from autograder.evidence.read import TRAINED_MODEL_SUFFIX
 from autograder.evidence.records import HistoryEvidence, MissingEvidence
 from autograder.judge.reference import accuracies, weights_digest
+from autograder.judge.saved_runs import VALIDATION, accuracy_on, validation_images
 
 VALIDATION_TOLERANCE = 0.05  # validation and test accuracy of one model differ by far less
+EXACT_TOLERANCE = 0.001  # the same weights on the same images: float noise only (6 of 6,000 images)
 NOT_TRAINED = "was not produced by training: "
 
 
@@ -49,12 +56,20 @@ def optimizer_updates(model: Any) -> int | None:
         return None
 
 
-def _run_shape(history: HistoryEvidence) -> tuple:
-    """What distinguishes one run from another: steps per epoch and updates per epoch."""
-    return history.params.get("steps"), tuple(history.history.get("updates") or ())
+def learning_rate(model: Any) -> float | None:
+    """The learning rate the model was compiled with, or None if it cannot be read."""
+    try:
+        return round(float(model.optimizer.learning_rate), 12)
+    except (AttributeError, TypeError, ValueError):
+        return None
 
 
-def _problem(history: HistoryEvidence, model: Any) -> str | None:
+def _run_shape(history: HistoryEvidence, model: Any) -> tuple:
+    """What distinguishes one run from another: steps and updates per epoch, and the learning rate."""
+    return history.params.get("steps"), tuple(history.history.get("updates") or ()), learning_rate(model)
+
+
+def _problem(history: HistoryEvidence, model: Any, validation: tuple | None) -> str | None:
     """Why ``history`` is not the record of ``model``'s training, or None when it is."""
     if model is None:
         return (NOT_TRAINED + "no trained model came with it (a History made by hand earns nothing); "
@@ -72,7 +87,13 @@ def _problem(history: HistoryEvidence, model: Any) -> str | None:
         return (NOT_TRAINED + f"its model's optimizer took {taken:,} updates, but the history records "
                 f"{claimed:,}; expected the History that fit returned with its own model, trained once")
     final = (history.history.get("val_accuracy") or [None])[-1]
-    if final is not None:
+    if final is not None and validation is not None:
+        scored = accuracy_on(model, *validation)
+        if abs(scored - final) > EXACT_TOLERANCE:
+            return (NOT_TRAINED + f"its final val_accuracy {final:.4f} is not what the model it trained "
+                    f"scores on your validation images ({scored:.4f}); expected the History that "
+                    "model.fit returned, as it returned it")
+    elif final is not None:
         scores = accuracies(model)
         if min(abs(s - final) for s in scores) > VALIDATION_TOLERANCE:
             return (NOT_TRAINED + f"its final val_accuracy {final:.4f} does not match the model it trained "
@@ -84,12 +105,13 @@ def _problem(history: HistoryEvidence, model: Any) -> str | None:
 def verify_histories(namespace: dict[str, Any]) -> None:
     """Replace every history that is not its own model's training record with MissingEvidence.
 
-    The trained models (``NAME.model`` entries) are removed from ``namespace`` afterwards:
-    grade cells never see them.
+    The trained models (``NAME.model`` entries) are removed from ``namespace`` afterwards; each
+    verified history carries its own as ``model``.
     """
     histories = {name: value for name, value in namespace.items() if isinstance(value, HistoryEvidence)}
     models = {name: namespace.get(name + TRAINED_MODEL_SUFFIX) for name in histories}
-    problems = {name: _problem(histories[name], models[name]) for name in histories}
+    validation = validation_images(namespace.get(VALIDATION)) if histories else None
+    problems = {name: _problem(histories[name], models[name], validation) for name in histories}
     owners: dict[str, list[str]] = {}
     for name, model in models.items():
         if problems[name] is None:
@@ -98,7 +120,7 @@ def verify_histories(namespace: dict[str, Any]) -> None:
         # Two runs of one configuration train the same weights (seeded, deterministic ops): fine.
         # The same weights behind runs that claim different batch sizes or lengths: one model
         # standing for two runs, and there is no telling which one it really is.
-        if len({_run_shape(histories[name]) for name in names}) > 1:
+        if len({_run_shape(histories[name], models[name]) for name in names}) > 1:
             for name in names:
                 others = ", ".join(n for n in names if n != name)
                 problems[name] = (NOT_TRAINED + f"it came with the same trained model as {others}, "
@@ -106,5 +128,7 @@ def verify_histories(namespace: dict[str, Any]) -> None:
     for name, problem in problems.items():
         if problem is not None:
             namespace[name] = MissingEvidence(name, problem)
+        else:
+            histories[name].model = models[name]
     for key in [k for k in namespace if k.endswith(TRAINED_MODEL_SUFFIX)]:
         namespace.pop(key)

@@ -43,7 +43,8 @@ def validation_images(evidence: Any) -> tuple[np.ndarray, np.ndarray] | None:
     return images[index], labels[index]
 
 
-def _accuracy(model: Any, images: np.ndarray, labels: np.ndarray) -> float:
+def accuracy_on(model: Any, images: np.ndarray, labels: np.ndarray) -> float:
+    """The model's accuracy on these images (its own argmax), by direct calls."""
     predicted = np.concatenate([np.asarray(model(images[i:i + PREDICT_BATCH], training=False)).argmax(axis=-1)
                                 for i in range(0, len(images), PREDICT_BATCH)])
     return float((predicted == labels).mean())
@@ -63,4 +64,4 @@ def verify_saved_runs(namespace: dict[str, Any]) -> None:
         run.test_accuracy = accuracies(model)[0]  # the scaled test images, as the notebook trains
         validation = validation_images(namespace.get(VALIDATION))
         if validation is not None:
-            run.validation_accuracy = _accuracy(model, *validation)
+            run.validation_accuracy = accuracy_on(model, *validation)
