@@ -52,6 +52,7 @@ ENVIRONMENT = frozenset({
     ENV_DIR,  # the kernel's evidence folder
     "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",  # set on processors where older OpenBLAS builds misbehave
     "PWD",  # set by bubblewrap itself: the working folder
+    "JPY_PARENT_PID",  # set by jupyter_client: without it ipykernel prints its connection details to stdout
 })
 FROM_HOST = ("NBGRADER_EXECUTION", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")  # taken as the host has them
 
@@ -241,6 +242,9 @@ def launch(argv_file: str, inside: str, connection_file: str) -> None:
                  "(autograder.host.sandbox.connection)")
     shutil.copyfile(connection_file, inside)
     argv = json.loads(Path(argv_file).read_text())
+    if "JPY_PARENT_PID" in os.environ and "--clearenv" in argv:  # jupyter_client's, set for this launch
+        at = argv.index("--clearenv") + 1
+        argv[at:at] = ["--setenv", "JPY_PARENT_PID", os.environ["JPY_PARENT_PID"]]
     os.execve(argv[0], argv, {})  # the sandbox's environment is in argv (bwrap's --clearenv, --setenv)
 
 
