@@ -182,3 +182,36 @@ def test_without_the_validation_images_the_weights_are_not_taken_on_trust_and_it
 def test_no_saved_run_earns_nothing_and_says_how_to_save_it(graded_best):
     result = check_best_run(**graded_best, best_run=None)
     assert result.score == 0 and "exercise10_run.npz" in result.message
+
+
+def _sgd(variant: Variant) -> tf.keras.Model:
+    model = _of(variant)
+    model.compile(optimizer=tf.keras.optimizers.SGD(variant.learning_rate),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+@pytest.mark.parametrize("name", ["width_200", "lr_0.0001"])
+def test_a_pipeline_mistake_made_in_the_baseline_too_is_not_charged_again_in_the_exercise(name):
+    """SGD everywhere, or a 20% validation split everywhere (480 updates per epoch): charged elsewhere."""
+    sgd = check_variant(_sgd(VARIANTS[name]), _typical(name), _sgd(BASELINE), _history(BASE_VAL),
+                        variant=name)
+    assert sgd.score == 1, sgd.message  # the effect is "not compared" (the baseline is not the lesson's)
+    split = check_variant(_of(VARIANTS[name]), _history(BASE_VAL, steps=480),
+                          _of(BASELINE), _history(BASE_VAL, steps=480), variant=name)
+    assert [p.passed for p in split.parts][:2] == [True, True], split.message
+
+
+def test_a_mistake_made_only_in_the_exercise_still_costs_its_part():
+    alone = check_variant(_sgd(VARIANTS["width_200"]), _typical("width_200"), _of(BASELINE),
+                          _history(BASE_VAL), variant="width_200")
+    assert "the optimizer is SGD" in alone.message and alone.score < 1
+    wrong_rate = _sgd(VARIANTS["lr_0.0001"])
+    wrong_rate.compile(optimizer=tf.keras.optimizers.SGD(0.01), loss="sparse_categorical_crossentropy",
+                       metrics=["accuracy"])
+    result = check_variant(wrong_rate, _typical("lr_0.0001"), _sgd(BASELINE), _history(BASE_VAL),
+                           variant="lr_0.0001")
+    assert "the learning rate is 0.01; expected 0.0001" in result.message
+    short = check_variant(_of(VARIANTS["width_200"]), _history(BASE_VAL, steps=480), _of(BASELINE),
+                          _history(BASE_VAL), variant="width_200")
+    assert "expected 5 epochs at batch size 100 (540 updates per epoch" in short.message

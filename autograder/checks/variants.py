@@ -44,11 +44,36 @@ def _as_spelled(model: Any, variant: Variant) -> Variant:
     return variant
 
 
-def _model_is(model: Any, variant: Variant) -> tuple[bool, str]:
-    """Whether ``model`` is the variant's architecture with its learning rate, and if not, why not."""
+def _learning_rate(model: Any) -> float | None:
+    """The learning rate a model was compiled with, whatever its optimizer; None if there is none."""
+    try:
+        optimizer = (model_facts(model)["compile"] or {}).get("optimizer") or {}
+        lr = (optimizer.get("config") or {}).get("learning_rate") if isinstance(optimizer, dict) else None
+    except Exception:  # not a model
+        return None
+    return float(lr) if isinstance(lr, (int, float)) else None
+
+
+def _model_is(model: Any, variant: Variant, baseline: Any = None) -> tuple[bool, str]:
+    """Whether ``model`` is the variant's architecture with its learning rate, and if not, why not.
+
+    With the student's ``baseline`` model, a compile setting that is wrong in both the same way
+    (another optimizer, loss or metric) was charged in its own cell and is not charged again;
+    the learning rate the exercise asks for is judged whatever the optimizer.
+    """
     arch = check_architecture(model, widths=variant.widths, activations=variant.activations)
     compiled = check_compile(model, learning_rate=variant.learning_rate)
-    wrong = [p.message for p in arch.parts + compiled.parts if not p.passed and p.weight]
+    parts = compiled.parts
+    if baseline is not None:
+        base = check_compile(baseline, learning_rate=BASELINE.learning_rate).parts
+        if len(base) == len(parts):
+            parts = [p for p, b in zip(parts, base, strict=True) if p.passed or b.passed]
+    wrong = [p.message for p in arch.parts + parts if not p.passed and p.weight]
+    lr = _learning_rate(model)
+    asked = variant.learning_rate != BASELINE.learning_rate  # exercises 8 and 9 change it
+    if asked and lr is not None and not math.isclose(lr, variant.learning_rate, rel_tol=1e-4) \
+            and not any("learning rate" in w for w in wrong):
+        wrong.append(f"the learning rate is {lr:g}; expected {variant.learning_rate:g}")
     return not wrong, "; ".join(wrong)
 
 
@@ -68,16 +93,25 @@ def _trained_it(model: Any, history: Any) -> bool:
     return len(mine) == len(theirs) and all(np.array_equal(a, b) for a, b in zip(mine, theirs, strict=True))
 
 
-def _ran_as_asked(history: Any, model: Any = None) -> tuple[bool, str]:
-    """Whether a run trained ``model`` (if given) 5 epochs at batch size 100 (Keras's params); if not, why."""
+def _ran_as_asked(history: Any, model: Any = None, baseline: Any = None) -> tuple[bool, str]:
+    """Whether a run trained ``model`` (if given) 5 epochs at batch size 100 (Keras's params); if not, why.
+
+    With the student's ``baseline`` History, its updates per epoch are the ones expected: a split
+    of another size was charged in its own cell and is not charged again.
+    """
     if model is not None and not _trained_it(model, history):
         return False, ("its history is not the record of this model's training (its fit trained other "
                        "weights); expected the model and history train_model returns together")
     h = history_facts(history)
     steps, epochs = h["params"].get("steps"), h["params"].get("epochs")
-    ok = steps == full_epoch_steps(BATCH_SIZE) and epochs == EPOCHS
+    expected = full_epoch_steps(BATCH_SIZE)
+    own = history_facts(baseline)["params"].get("steps") if baseline is not None else None
+    if own:
+        expected = own
+    ok = steps == expected and epochs == EPOCHS
     return ok, f"it ran {epochs} epoch(s) of {steps} updates; expected {EPOCHS} epochs at batch size " \
-               f"{BATCH_SIZE} ({full_epoch_steps(BATCH_SIZE)} updates per epoch): train_model's defaults"
+               f"{BATCH_SIZE} ({expected} updates per epoch, as your baseline): train_model's defaults"
+
 
 
 def _steady_seconds(history: Any) -> float | None:
@@ -133,9 +167,9 @@ def check_variant(model: Any, history: Any, baseline_model: Any, baseline_histor
     """
     v = VARIANTS[variant]
     r = CheckResult()
-    right_model, why_model = _model_is(model, _as_spelled(model, v))
+    right_model, why_model = _model_is(model, _as_spelled(model, v), baseline_model)
     r.add(right_model, f"the model has {v.change}", f"the model is not the exercise's: {why_model}", weight=2)
-    ran, why_run = _ran_as_asked(history, model)
+    ran, why_run = _ran_as_asked(history, model, baseline_history)
     r.add(ran, f"trained {EPOCHS} epochs at batch size {BATCH_SIZE}", f"this run: {why_run}")
     base_ok = _model_is(baseline_model, BASELINE)[0] and _ran_as_asked(baseline_history, baseline_model)[0]
     if not (right_model and ran):
