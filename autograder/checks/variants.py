@@ -104,13 +104,13 @@ def _ran_as_asked(history: Any, model: Any = None, baseline: Any = None) -> tupl
                        "weights); expected the model and history train_model returns together")
     h = history_facts(history)
     steps, epochs = h["params"].get("steps"), h["params"].get("epochs")
-    expected = full_epoch_steps(BATCH_SIZE)
+    expected, whose = full_epoch_steps(BATCH_SIZE), ""
     own = history_facts(baseline)["params"].get("steps") if baseline is not None else None
     if own:
-        expected = own
+        expected, whose = own, ", as your baseline's"
     ok = steps == expected and epochs == EPOCHS
     return ok, f"it ran {epochs} epoch(s) of {steps} updates; expected {EPOCHS} epochs at batch size " \
-               f"{BATCH_SIZE} ({expected} updates per epoch, as your baseline): train_model's defaults"
+               f"{BATCH_SIZE} ({expected} updates per epoch{whose}): train_model's defaults"
 
 
 
