@@ -29,11 +29,13 @@ def _warm_up() -> None:
 
     from autograder.judge import cells  # noqa: F401
     from autograder.judge.reference import test_sets
+    from autograder.judge.saved_runs import training_images
 
-    try:
-        test_sets()
-    except Exception:  # not every submission needs it; a check that does says why
-        pass
+    for load in (test_sets, training_images):  # the training images find the student's validation set
+        try:
+            load()
+        except Exception:  # not every submission needs them; a check that does says why
+            pass
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,7 +20,7 @@ VALIDATION = "validation_data"  # the notebook variable whose images the saved r
 
 
 @lru_cache(maxsize=1)
-def _training_images() -> tuple[np.ndarray, np.ndarray, dict[int, int]]:
+def training_images() -> tuple[np.ndarray, np.ndarray, dict[int, int]]:
     """MNIST's training images scaled as the lesson scales them, their labels, and fingerprint -> row."""
     from autograder.evidence.write import fingerprint_rows
     from mnist_ref import decoded_cache
@@ -35,7 +35,7 @@ def validation_images(evidence: Any) -> tuple[np.ndarray, np.ndarray] | None:
     """The notebook's validation images and labels, when all its fingerprints are lesson-scaled MNIST's."""
     if not isinstance(evidence, DatasetEvidence) or not evidence.epochs:
         return None
-    images, labels, rows = _training_images()
+    images, labels, rows = training_images()
     found = [rows.get(int(p)) for p in evidence.epochs[0]]
     if not found or any(i is None for i in found):
         return None  # scaled some other way: the check refuses to take the history's word for it
