@@ -224,10 +224,11 @@ def _weights_part(run: SavedRun, claimed: float | None) -> tuple[bool, str, str]
     if claimed is None:
         return False, "", "the saved run records no validation accuracy"
     if validated is None:
-        return False, "", ("your validation images (validation_data) are not among MNIST's training images "
-                           "scaled to [0, 1], so the saved weights could not be scored on them; expected "
-                           "validation_data to be your own split of the training images, scaled as in "
-                           "Task 1 (a pipeline mistake there costs this part too)")
+        return False, "", ("your validation images (validation_data) could not be matched: they are not "
+                           "MNIST's training images scaled to [0, 1], or they change from one pass to the "
+                           "next, so the saved weights could not be scored on them; expected validation_data "
+                           "to be your own fixed split of the training images, scaled as in Task 1 (a "
+                           "pipeline mistake there costs this part too)")
     if validated is not None and abs(validated - claimed) > bands.EXERCISE10_VALIDATION_TOLERANCE:
         return False, "", (f"the saved weights score {validated:.4f} on your validation images, not the "
                            f"{claimed:.4f} the saved history says; expected the weights of that run itself")

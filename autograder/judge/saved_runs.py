@@ -32,9 +32,12 @@ def training_images() -> tuple[np.ndarray, np.ndarray, dict[int, int]]:
 
 
 def validation_images(evidence: Any) -> tuple[np.ndarray, np.ndarray] | None:
-    """The notebook's validation images and labels, when all its fingerprints are lesson-scaled MNIST's."""
+    """The notebook's validation images and labels, when they are the same in both passes and all
+    their fingerprints are lesson-scaled MNIST's; None otherwise."""
     if not isinstance(evidence, DatasetEvidence) or not evidence.epochs:
         return None
+    if len(evidence.epochs) > 1 and set(evidence.epochs[0].tolist()) != set(evidence.epochs[1].tolist()):
+        return None  # a validation set that changes every pass (the lesson's split): no one set to score on
     images, labels, rows = training_images()
     found = [rows.get(int(p)) for p in evidence.epochs[0]]
     if not found or any(i is None for i in found):
