@@ -71,6 +71,12 @@ def test_trained_models_and_arrays_beside_the_notebook_are_found_and_data_files_
         "ckpt/model.data-00000-of-00001", "model_100.keras", "weights.h5", "x.npz"]
 
 
+def probe_in_sandbox(argv: list[str], python: int, probe: str, env: dict | None = None):
+    """Run ``probe`` with the sandbox's Python (``argv[python]``) in place of the kernel or the judge."""
+    return subprocess.run([*argv[:python + 1], "-c", probe], capture_output=True, text=True, timeout=60,
+                          env=env or {})
+
+
 def test_in_the_sandbox_a_handed_in_model_reads_empty_and_nothing_it_makes_reaches_its_folder(tmp_path):
     # The submission's folder outside /tmp (the sandbox has a private /tmp), as a course's is.
     course = Path(tempfile.mkdtemp(prefix="sandbox-test-", dir="/var/tmp"))
@@ -85,7 +91,6 @@ def test_in_the_sandbox_a_handed_in_model_reads_empty_and_nothing_it_makes_reach
     assert copy_handed_in(workdir, handed_in) == ["solution.ipynb"]
     env = environment({})
     argv = kernel_argv(workdir, handed_in, evidence, runtime, Limits(memory_bytes=2 * 1024**3), env)
-    kernel = argv.index("-m") - 1  # run a probe instead of the kernel, with the same sandbox
     probe = ("import os\nprint(os.path.getsize('model_100.keras'), open('notes.csv').read(), "
              "os.path.exists('solution.ipynb'))\n"
              "open('made_here.txt', 'w').write('ok')\nos.symlink('/etc/passwd', 'loot.html')\n"
@@ -93,8 +98,7 @@ def test_in_the_sandbox_a_handed_in_model_reads_empty_and_nothing_it_makes_reach
              "    try:\n        open(path, 'w')\n"
              "    except OSError as exc:\n        print(exc.errno)\n")
     try:
-        out = subprocess.run([*argv[:kernel + 1], "-c", probe], capture_output=True, text=True, timeout=60,
-                             env={})
+        out = probe_in_sandbox(argv, argv.index("-m") - 1, probe)
         assert out.returncode == 0, out.stderr
         assert out.stdout.split() == ["0", "1,2,3", "False", "30", "30"]  # 30: EROFS, a read-only file system
         # It worked in a private copy: nothing it made (a file, a link) is in the submission's folder.
@@ -115,12 +119,10 @@ def test_the_sandbox_gets_only_the_allowed_environment_and_a_file_size_limit(tmp
         folder.mkdir()
     limits = Limits(memory_bytes=2 * 1024**3, disk_bytes=4 * 1024**2)
     argv = kernel_argv(tmp_path / "work", handed_in, runtime, runtime, limits, environment({}))
-    kernel = argv.index("-m") - 1
     probe = ("import json, os\nprint(json.dumps(dict(os.environ)))\n"
              "try:\n    open('big', 'wb').write(b'x' * 5 * 1024**2)\n"
              "except OSError as exc:\n    print(exc.errno)\n")
-    out = subprocess.run([*argv[:kernel + 1], "-c", probe], capture_output=True, text=True, timeout=60,
-                         env=dict(os.environ))
+    out = probe_in_sandbox(argv, argv.index("-m") - 1, probe, env=dict(os.environ))
     assert out.returncode == 0, out.stderr
     seen, errno = out.stdout.splitlines()
     env = json.loads(seen)
@@ -138,7 +140,6 @@ def test_the_judge_runs_sandboxed_with_the_evidence_read_only_and_no_course(tmp_
     (course / "gradebook.db").write_text("grades")
     (evidence / "x.json").write_text('{"value": 1}')
     argv = judge_argv(evidence, requests, Limits(memory_bytes=2 * 1024**3), environment({}))
-    judge = argv.index("autograder.judge") - 2  # run a probe instead of the judge, with the same sandbox
     probe = ("import os, socket\nprint('INSTRUCTOR_SECRET' in os.environ, "
              f"os.path.exists({str(course)!r}), open({str(evidence / 'x.json')!r}).read())\n"
              "for attempt in (lambda: open(" + repr(str(evidence / "planted.json")) + ", 'w'),\n"
@@ -146,8 +147,7 @@ def test_the_judge_runs_sandboxed_with_the_evidence_read_only_and_no_course(tmp_
              "    try:\n        attempt()\n        print('ALLOWED')\n"
              "    except OSError as exc:\n        print(type(exc).__name__)\n")
     try:
-        out = subprocess.run([*argv[:judge + 1], "-c", probe], capture_output=True, text=True, timeout=60,
-                             env={})
+        out = probe_in_sandbox(argv, argv.index("autograder.judge") - 2, probe)
     finally:
         shutil.rmtree(course)
     assert out.returncode == 0, out.stderr

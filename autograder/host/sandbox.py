@@ -24,13 +24,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import stat
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.evidence.records import ENV_DIR, SAVED_RUN
+from autograder.host.exchange import Refused, open_regular
 from mnist_ref.offline_data import tfds_data_dir
 
 KERNEL_NAME = "sandboxed-python3"
@@ -112,10 +112,10 @@ def trained_files(workdir: Path) -> list[Path]:
 def copy_handed_in(workdir: Path, dest: Path) -> list[str]:
     """Copy ``workdir``'s regular files and folders into ``dest``; what was left out, relative to ``workdir``.
 
-    Written by hand because shutil.copytree follows links: no link is followed and no special
-    file (FIFO, socket, device) is opened; each file is opened without following a link and
-    checked to be regular, so one swapped in meanwhile is left out too.  Trained models and
-    arrays (:func:`trained_files`) are copied as empty files.
+    Written by hand because shutil.copytree follows links: each file is opened as the safe
+    collect opens it (:func:`~autograder.host.exchange.open_regular`: no link followed, no FIFO,
+    socket or device opened, checked on the open file), so one swapped in meanwhile is left out
+    too.  Trained models and arrays (:func:`trained_files`) are copied as empty files.
     """
     trained = set(trained_files(workdir))
     left_out: list[str] = []
@@ -127,14 +127,11 @@ def copy_handed_in(workdir: Path, dest: Path) -> list[str]:
             left_out += [f"{entry.name}/{name}" for name in copy_handed_in(path, target)]
             continue
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-        except OSError:  # a link (ELOOP), or gone
+            fd, _ = open_regular(str(path))  # the collect's check: no link followed, no special file opened
+        except Refused:
             left_out.append(entry.name)
             continue
         with open(fd, "rb") as source:
-            if not stat.S_ISREG(os.fstat(source.fileno()).st_mode):
-                left_out.append(entry.name)
-                continue
             with open(target, "xb") as copy:
                 if path not in trained:
                     shutil.copyfileobj(source, copy)
