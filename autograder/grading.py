@@ -6,6 +6,11 @@ file-descriptor level writes), so a correct answer never loses points to log noi
 is the cell's result (nbgrader's partial credit); the message says what passed, what did not,
 and what was expected.  Under the sandboxed autograder it also saves what the check read as
 evidence, so the clean judge can score it again outside this kernel.
+
+Instructors write their own judged checks the same way: a function of the notebook's
+variables returning a ``CheckResult`` (``result.add(passed, ok_line, wrong_line, weight)``),
+defined in a grade cell, with ``@probes(name=[inputs])`` declaring the inputs a function
+parameter is called with; see :mod:`autograder.checks.custom` for the evidence kinds.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from autograder.checks.custom import declared_probes, probes  # noqa: F401 - probes: for grade cells
 from autograder.checks.result import CheckResult
 from autograder.evidence import write as evidence
 from autograder.evidence.records import MissingEvidence
@@ -80,13 +86,18 @@ def _save_evidence(check: Callable[..., CheckResult], namespace: Mapping[str, An
     """Under the sandboxed autograder, write the variables this check reads for the judge."""
     if evidence.evidence_dir() is None:
         return
+    declared = declared_probes(check)
     with quiet_stderr():
         for name, param in inspect.signature(check).parameters.items():
             if param.kind is inspect.Parameter.KEYWORD_ONLY and name not in given:
                 continue
             spec = given.get(name, var(name))
             if isinstance(spec, var) and spec.name in namespace:
-                evidence.write(spec.name, namespace[spec.name])
+                value = namespace[spec.name]
+                if name in declared and callable(value):  # its results on the inputs the check declares
+                    evidence.write_calls(spec.name, value, declared[name])
+                else:
+                    evidence.write(spec.name, value)
 
 
 def run_check(check: Callable[..., CheckResult], namespace: Mapping[str, Any],

@@ -7,6 +7,7 @@ hostile submission (checks patched to full marks in its kernel) is handed in bes
 Formgrader's Autograde button grades both safely (sandboxed kernel, clean judge); only the
 written answers need manual grading. The Formgrader lists the second assignment too, and its
 Autograde button grades a complete submission of it with exercise 10's saved run handed in.
+An instructor's own plain nbgrader assignment beside ours is autograded as nbgrader would (5/5, 0/5).
 The instructor also sees the Create Assignment panel.
 Everything happens in a temporary copy of the course; screenshots go to artifacts/browser/
 (or $BROWSER_ARTIFACTS).
@@ -17,6 +18,7 @@ prepared TFDS mnist.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -340,6 +342,47 @@ def test_formgrader_grades_the_second_assignment_with_its_saved_run(page, lab: L
         totals = (nb.code_score, nb.max_code_score, nb.score, nb.max_score)
     assert lost == {} and totals[:2] == (36, 36), (totals, lost)
     assert shown == f"{totals[2]:g} / {totals[3]:g}"
+
+
+def test_formgrader_grades_an_instructors_plain_assignment_as_nbgrader_would(page, lab: Lab) -> None:
+    """An instructor's own plain nbgrader assignment (``assert`` tests, a hidden test) added to the course.
+
+    Its test cells call no evidence API, so the Autograde button scores them from the sandboxed
+    kernel's own output, as nbgrader does: correct work 5/5, wrong work 0, and no output in the
+    honest student's graded notebook says "tampered".
+    """
+    from nbgrader.api import Gradebook
+
+    from autograder.host.course import submit
+    from tests import plain_assignment as plain
+
+    name = plain.ASSIGNMENT  # the assignment and its one notebook
+    source = plain.write_source(lab.course)
+    nbgrader(lab.course, lab.env, "generate_assignment", name, "--force")
+    release = lab.course / "release" / name / f"{name}.ipynb"
+    work = {"ivy": source, "wes": plain.wrong_answers(release, lab.course.parent / "wes.ipynb")}
+    expected = {"ivy": plain.MAX_SCORE, "wes": 0.0}
+    for student, notebook in work.items():
+        submit(lab.course, name, student, notebook)
+
+    nbgrader_menu(page, "Formgrader")
+    fg = page.frame_locator("iframe[src*='formgrader']")
+    row = fg.locator("#main-table tr", has_text=name)
+    row.locator("td.num-submissions", has_text="2").wait_for()
+    row.locator("td.num-submissions a").click()
+    fg.locator("th", has_text="Student ID").wait_for()
+    shown = {student: autograde_in_formgrader(fg, student) for student in work}
+    shot(page, "13-formgrader-plain-assignment-graded")
+
+    with Gradebook(f"sqlite:///{lab.course / 'gradebook.db'}") as gb:
+        notebooks = {student: gb.find_submission_notebook(name, name, student) for student in work}
+        scores = {student: (nb.score, nb.max_score) for student, nb in notebooks.items()}
+    assert scores == {s: (points, plain.MAX_SCORE) for s, points in expected.items()}, scores
+    assert shown == {s: f"{points:g} / {plain.MAX_SCORE:g}" for s, points in expected.items()}, shown
+    graded = nbformat.read(lab.course / "autograded" / "ivy" / name / f"{name}.ipynb", as_version=4)
+    tampered = {c.metadata["nbgrader"]["grade_id"]: c.outputs for c in graded.cells
+                if c.cell_type == "code" and "tampered" in json.dumps(c.outputs).lower()}
+    assert tampered == {}, f"honest work's outputs say tampered: {tampered}"
 
 
 def test_instructor_create_assignment_panel(page, lab: Lab) -> None:

@@ -15,7 +15,7 @@ import tensorflow as tf
 
 from autograder.checks import check_best_run, check_variant
 from autograder.checks.bands import VARIANT_EFFECTS
-from autograder.evidence.records import SavedRun
+from autograder.evidence.records import DatasetEvidence, SavedRun
 from mnist_ref.lesson import BASELINE, VARIANTS, Variant
 
 L = tf.keras.layers
@@ -52,12 +52,7 @@ def _typical(name: str) -> SimpleNamespace:
         shift = (lo + hi) / 2
     else:
         shift = lo + 0.01 if lo is not None else hi - 0.02
-    epoch = effect.epoch or 5
-    val = list(BASE_VAL)
-    val[epoch - 1] += shift
-    if effect.epoch is None:
-        val = [v + shift for v in BASE_VAL]
-    return _history(val, seconds=2.0 if effect.slower else 1.0)
+    return _history([v + shift for v in BASE_VAL], seconds=2.0 if effect.slower else 1.0)
 
 
 @pytest.fixture(scope="module")
@@ -215,3 +210,72 @@ def test_a_mistake_made_only_in_the_exercise_still_costs_its_part():
     short = check_variant(_of(VARIANTS["width_200"]), _history(BASE_VAL, steps=480), _of(BASELINE),
                           _history(BASE_VAL), variant="width_200")
     assert "expected 5 epochs at batch size 100 (540 updates per epoch" in short.message
+
+
+# ------------------------------------------------------------------ a pipeline mistake costs points once
+
+def _pipeline(top: float = 1.0, n_validation: int = 6_000) -> dict:
+    """The data arguments the grade cells pass (the judge's dataset evidence): pixels up to ``top``."""
+    def data(name: str, n: int) -> DatasetEvidence:
+        return DatasetEvidence(name, {"num_examples": n, "image_dtype": "float32", "min": 0.0, "max": top})
+    return {"num_validation_samples": n_validation, "num_test_samples": 10_000,
+            "train_data": data("train_data", 60_000 - n_validation),
+            "validation_data": data("validation_data", n_validation), "test_data": data("test_data", 10_000)}
+
+
+def test_on_the_lessons_pipeline_the_effect_is_judged_as_before():
+    off_band = _history([v - 0.05 for v in BASE_VAL])  # depth 3 far below the baseline
+    result = check_variant(_of(VARIANTS["depth_3"]), off_band, **_of_baseline(), **_pipeline(),
+                           variant="depth_3")
+    assert result.points(3) == 1.5 and "expected within 0.01" in result.message
+
+
+@pytest.mark.parametrize("pipeline, where", [(_pipeline(top=255.0), "scaling"),
+                                             (_pipeline(n_validation=12_000), "split_sizes")])
+def test_on_another_pipeline_the_effect_is_not_compared_and_says_why(pipeline, where):
+    """Unscaled pixels or a 20% split are charged in their own cells; the bands assume the lesson's."""
+    steps = pipeline["train_data"].facts["num_examples"] // 100
+    off_band, baseline = _history([v - 0.05 for v in BASE_VAL], steps=steps), _history(BASE_VAL, steps=steps)
+    result = check_variant(_of(VARIANTS["depth_3"]), off_band, _of(BASELINE), baseline, **pipeline,
+                           variant="depth_3")
+    assert result.score == 1 and f"your pipeline differs from the lesson's ({where})" in result.message
+
+
+def _of_baseline() -> dict:
+    return {"baseline_model": _of(BASELINE), "baseline_history": _history(BASE_VAL)}
+
+
+def test_the_baseline_is_not_charged_for_a_compile_mistake_its_own_cell_charges():
+    from autograder.checks import check_baseline_run
+
+    run = _history(BASE_VAL[:3])
+    sgd = check_baseline_run(_sgd(BASELINE), run, **_pipeline(), checked_model=_sgd(BASELINE))
+    assert sgd.parts[0].passed, sgd.message
+    alone = check_baseline_run(_sgd(BASELINE), run, **_pipeline(), checked_model=_of(BASELINE))
+    assert not alone.parts[0].passed and "the optimizer is SGD" in alone.message
+    split = check_baseline_run(_of(BASELINE), _history(BASE_VAL[:3], steps=480),
+                               **_pipeline(n_validation=12_000), checked_model=_of(BASELINE))
+    assert split.parts[1].passed and "not compared" in split.message, split.message
+
+
+def test_exercise_10_judges_the_saved_settings_relative_to_the_students_compile_and_pipeline(graded_best):
+    sgd_best = {"model_best": _sgd(Variant("x", 10, (64, 64), ("relu", "relu"), 0.001, "")),
+                "history_best": graded_best["history_best"]}
+    shared = check_best_run(**sgd_best, best_run=_saved(), model_baseline=_sgd(BASELINE), **_pipeline())
+    assert shared.score == 1, shared.message
+    low = check_best_run(**graded_best, best_run=_saved(val_last=0.975, validated=0.975, test=0.975),
+                         model_baseline=_of(BASELINE), **_pipeline(top=255.0))
+    assert low.points(4) == 3 and "yours differs in scaling" in low.message
+
+
+def test_a_weaker_network_that_scores_more_on_the_test_set_is_not_suspect(graded_best):
+    """Scored on the student's validation images, the weights are the run's own; only inflation is suspect."""
+    assert check_best_run(**graded_best, best_run=_saved(test=0.999)).score == 1
+    assert check_best_run(**graded_best, best_run=_saved(test=0.95)).points(4) == 3
+
+
+def test_only_the_last_epoch_which_the_judge_re_scores_decides_an_effect(baseline):
+    """A sigmoid run whose first epoch was nudged down (the judge re-scores only the last) earns no effect."""
+    nudged = _history([BASE_VAL[0] - 0.05, *BASE_VAL[1:]])
+    result = check_variant(_of(VARIANTS["sigmoid"]), nudged, **baseline, variant="sigmoid")
+    assert result.points(3) == 1.5 and "at least 0.01 below" in result.message, result.message

@@ -116,6 +116,21 @@ REDIRECT_STDERR = "import os, sys\nsys.stderr = sys.stdout\nos.dup2(1, 2)\n"
 FAKE_SUCCESS_OUTPUT = "print('split sizes: 2 / 2 points')\nprint('All tests passed! 27 / 27 points')\n"
 KERNEL_KILLS_ITSELF = "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n"
 
+# The checks see a clean split (the call above made train_data); every later call, the runs',
+# also trains on the validation and test images.  Its honest twin leaks in every call, so the
+# checked data shows it.
+HIDDEN_LEAK = '''
+
+_clean_make_datasets = make_datasets
+
+
+def make_datasets(batch_size):
+    train_data, validation_data, test_data = _clean_make_datasets(batch_size)
+    everything = train_data.unbatch().concatenate(validation_data.unbatch()).concatenate(test_data.unbatch())
+    return everything.shuffle(BUFFER_SIZE, seed=SEED).batch(batch_size), validation_data, test_data
+'''
+OPEN_LEAK = HIDDEN_LEAK + "\n\ntrain_data, validation_data, test_data = make_datasets(BATCH_SIZE)\n"
+
 
 @dataclass(frozen=True)
 class Case:
@@ -162,6 +177,9 @@ def _cases() -> dict[str, Case]:
         "redirect_stderr": Case({**undone, **before(first, REDIRECT_STDERR)}, undone),
         "fake_success_output": Case({**undone, **before(first, FAKE_SUCCESS_OUTPUT)}, undone),
         "kernel_kills_itself": Case({**undone, **before(first, KERNEL_KILLS_ITSELF)}, undone),
+        "leak_hidden_behind_a_second_make_datasets_call": Case(
+            {**no_exercises, "make_datasets": solution["make_datasets"] + HIDDEN_LEAK},
+            {**no_exercises, "make_datasets": solution["make_datasets"] + OPEN_LEAK}),
     }
 
 
@@ -253,3 +271,14 @@ def test_real_work_around_the_attacks_still_counts(graded):
     assert twin["validation_split_size"] == 2 and twin["architecture"] == 3 and twin["training_history"] == 0
     main_only = {c.grade_id: c.points for c in graded["test_accuracy_typed_in.twin"].cells}
     assert main_only["training_history"] == 2 and main_only["test_evaluation"] == 0
+
+
+def test_a_leak_hidden_behind_a_second_make_datasets_call_loses_the_leak_points(graded):
+    """The checked datasets are clean, but the runs trained on the validation and test images."""
+    cells = {c.grade_id: c for c in graded["leak_hidden_behind_a_second_make_datasets_call"].cells}
+    leak = cells["no_validation_leak"]
+    assert leak.points < leak.max_points and "make_datasets gave fit other data" in leak.message, leak.message
+    assert "history_100: 70,000 images a pass, 16,000 not in train_data, 6,000 of them validation images" \
+        in leak.message, leak.message
+    sizes = cells["validation_split_size"]
+    assert sizes.points < sizes.max_points and "your runs trained on more" in sizes.message, sizes.message

@@ -2,8 +2,9 @@
 
 One class, graded once by `grade_all` (sandboxed kernels, the clean judge, two at a time): the
 solution, the blank release, the solution with every typical mistake (each in its own exercise
-cell) and the same work in another style.  The solution, the mistakes and the other style hand
-in exercise 10's saved run (made once, at full size, by the notebook's own cells).
+cell), the same work in another style, and the solution with one pipeline mistake each (a 20%
+split, SGD, unscaled pixels).  All but the blank hand in exercise 10's saved run (made once, at
+full size, by the solution's own cells).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from autograder.host.report import GradeReport
-from autograder.tools.hyperparameter_samples import ALL_MISTAKES, MISTAKES, OTHER_STYLE
+from autograder.tools.hyperparameter_samples import ALL_MISTAKES, MISTAKES, OTHER_STYLE, PIPELINE_MISTAKES
 from autograder.tools.samples import apply_edits, replace_cells
 from tests.helpers import ROOT, grading_settings
 
@@ -56,6 +57,8 @@ def graded_class(tmp_path_factory, saved_run: Path) -> GradedClass:
         "blank": RELEASE,
         "mistakes": apply_edits(SOURCE, ALL_MISTAKES, work / "mistakes.ipynb"),
         "other_style": replace_cells(SOURCE, OTHER_STYLE, work / "other_style.ipynb"),
+        **{name: apply_edits(SOURCE, edits, work / f"{name}.ipynb") for name, (edits, _) in
+           PIPELINE_MISTAKES.items()},
     }
     for student, path in students.items():
         notebook = submit(course, ASSIGNMENT, student, path)
@@ -100,3 +103,20 @@ def test_each_typical_mistake_costs_points_in_its_own_cell_only(graded_class):
 
 def test_the_same_work_in_another_style_keeps_every_point(graded_class):
     assert _lost(graded_class.reports["other_style"]) == {}
+
+
+@pytest.mark.parametrize("mistake", list(PIPELINE_MISTAKES))
+def test_a_pipeline_mistake_costs_points_in_its_own_cell_and_no_exercise(graded_class, mistake):
+    """A 20% split, SGD or unscaled pixels, made everywhere: charged in its own cell; every exercise
+    judges its own change (the effect "not compared" on another pipeline), the baseline its run.
+
+    Exercise 10 is left out here: these notebooks hand in the solution's saved run, not their own
+    (the check's rules for a pipeline mistake: tests/test_checks_variants.py).
+    """
+    _, own = PIPELINE_MISTAKES[mistake]
+    lost = _lost(graded_class.reports[mistake])
+    lost.pop("exercise10", None)
+    assert set(lost) == {own}, lost
+    messages = {c.grade_id: c.message for c in graded_class.reports[mistake].cells}
+    for cell in ("exercise1", "exercise2", "exercise3", "exercise4", "exercise5", "exercise8", "exercise9"):
+        assert "your pipeline differs from the lesson's" in messages[cell], messages[cell]

@@ -16,31 +16,9 @@ import pytest
 
 from autograder.host.cell_kinds import is_judged
 from autograder.host.course import make_course, run_nbgrader, scores_from_gradebook, submit
+from tests.plain_assignment import ASSIGNMENT, plain_notebook, write_source, wrong_answers
 
 pytestmark = pytest.mark.slow
-
-ASSIGNMENT = "add_numbers"
-
-
-def _cell(source: str, grade_id: str, *, solution: bool = False, points: float = 0) -> nbformat.NotebookNode:
-    meta = {"grade": bool(points), "solution": solution, "locked": not solution, "grade_id": grade_id,
-            "schema_version": 3, **({"points": points} if points else {})}
-    return nbformat.v4.new_code_cell(source, metadata={"nbgrader": meta})
-
-
-def plain_notebook() -> nbformat.NotebookNode:
-    """An ordinary nbgrader source notebook: two solutions, two test cells (5 points, one hidden test)."""
-    return nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_markdown_cell("Write `add` and `scale`."),
-        _cell("def add(a, b):\n    ### BEGIN SOLUTION\n    return a + b\n    ### END SOLUTION", "add",
-              solution=True),
-        _cell("assert add(1, 2) == 3\nassert add(-1, 1) == 0", "add_tests", points=2),
-        _cell("import numpy as np\n\ndef scale(x):\n    ### BEGIN SOLUTION\n"
-              "    return np.asarray(x) / 255.0\n    ### END SOLUTION", "scale", solution=True),
-        _cell("np.testing.assert_allclose(scale([0, 255]), [0, 1])\n### BEGIN HIDDEN TESTS\n"
-              "np.testing.assert_allclose(scale([51]), [0.2])\n### END HIDDEN TESTS",
-              "scale_tests", points=3),
-    ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
 
 
 @pytest.fixture(scope="module")
@@ -49,17 +27,10 @@ def course(tmp_path_factory) -> tuple[Path, dict[str, Path]]:
     tmp = tmp_path_factory.mktemp("plain")
     course = tmp / "course"
     make_course(course)
-    (course / "source" / ASSIGNMENT).mkdir(parents=True)
-    nbformat.write(plain_notebook(), course / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+    source = write_source(course)
     run_nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
     release = course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-    wrong = nbformat.read(release, as_version=4)
-    for cell in wrong.cells:
-        cell.source = cell.source.replace("raise NotImplementedError()", "return a - b" if "def add" in
-                                          cell.source else "return x")
-    nbformat.write(wrong, tmp / "wrong.ipynb")
-    work = {"correct": course / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", "wrong": tmp / "wrong.ipynb",
-            "blank": release}
+    work = {"correct": source, "wrong": wrong_answers(release, tmp / "wrong.ipynb"), "blank": release}
     for student, notebook in work.items():
         submit(course, ASSIGNMENT, student, notebook)
     return course, work

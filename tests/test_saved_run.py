@@ -159,3 +159,22 @@ def test_the_judge_takes_exercise_10_from_the_handed_in_file_whatever_the_kernel
     _save_file(handed_in, model, CONFIG, {"val_accuracy": [accuracy]})
     message = judge(evidence, [PROBE], handed_in)["probe"][1]
     assert message.startswith("SavedRun") and "'epochs': 2" in message and "99" not in message
+
+
+@pytest.mark.mnist
+@pytest.mark.usefixtures("prepared_mnist")
+def test_validation_images_are_found_scaled_or_not_and_returned_in_their_own_scale():
+    """A pipeline that skips scaling (charged in its own cell) still has its runs re-scored exactly."""
+    from autograder.evidence.write import fingerprint_rows
+    from autograder.judge.saved_runs import training_images, validation_images
+
+    raw, labels, _ = training_images()
+    picked = {False: raw[100:300], True: raw[100:300] / np.float32(255.0)}
+    for scaled, images in picked.items():
+        prints = np.asarray(fingerprint_rows(images), dtype=np.uint64)
+        found = validation_images(DatasetEvidence("validation_data", {}, [prints, prints]))
+        assert found is not None and found[2] is scaled
+        assert np.array_equal(found[0], images) and np.array_equal(found[1], labels[100:300])
+    mixed = np.asarray(fingerprint_rows(picked[False][:100]) + fingerprint_rows(picked[True][100:]),
+                       dtype=np.uint64)
+    assert validation_images(DatasetEvidence("validation_data", {}, [mixed, mixed])) is None

@@ -1,6 +1,11 @@
-"""Named checks that grade cells call; each returns a CheckResult with a message per part."""
+"""Named checks that grade cells call; each returns a CheckResult with a message per part.
+
+Instructors write their own judged checks with ``CheckResult`` and ``probes``: see
+:mod:`autograder.checks.custom`.
+"""
 
 from autograder.checks.answers import check_choice, check_function_cases, check_value
+from autograder.checks.custom import CheckResult, RecordedError, probes
 from autograder.checks.data import (
     check_batching,
     check_no_validation_leak,
@@ -23,5 +28,5 @@ __all__ = [
     "check_function_cases", "check_long_run", "check_no_validation_leak", "check_run_batch_size",
     "check_scaling", "check_shapes_and_labels", "check_split_sizes", "check_test_evaluation",
     "check_training_history", "check_trend", "check_value", "check_variant", "check_best_run",
-    "check_baseline_run",
+    "check_baseline_run", "CheckResult", "RecordedError", "probes",
 ]

@@ -29,12 +29,12 @@ class Effect:
     """What one variant does to a graded run, against the student's own baseline run.
 
     ``accuracy_change``: (low, high) bounds of variant minus baseline validation accuracy after
-    ``epoch`` (None: the last epoch), either bound None for "no bound"; ``slower``: the variant
-    computes more per update, so the check shows its time per epoch against the baseline's.
+    the last epoch (the one epoch the judge re-scores from the trained weights), either bound None
+    for "no bound"; ``slower``: the variant computes more per update, so the check shows its
+    time per epoch against the baseline's.
     """
 
     accuracy_change: tuple[float | None, float | None]
-    epoch: int | None
     slower: bool
     lesson: str
     expected: str
@@ -47,20 +47,19 @@ class Effect:
 # network's epoch measured 0.96x the baseline's while other work ran), so the check only shows
 # them, and the notebook asks which run was slowest per epoch as a question instead.
 VARIANT_EFFECTS: dict[str, Effect] = {
-    "width_200": Effect((0.002, None), None, True, "more capacity: a little more accurate",
+    "width_200": Effect((0.002, None), True, "more capacity: a little more accurate",
                         "higher than the baseline's (more capacity)"),
-    "depth_3": Effect((-0.01, 0.01), None, True, "about as accurate: a third layer adds little here",
+    "depth_3": Effect((-0.01, 0.01), True, "about as accurate: a third layer adds little here",
                       "within 0.01 of the baseline's"),
-    "depth_5": Effect((-0.015, 0.015), None, True, "no better: diminishing returns",
+    "depth_5": Effect((-0.015, 0.015), True, "no better: diminishing returns",
                       "within 0.015 of the baseline's (diminishing returns)"),
-    "sigmoid": Effect((None, -0.02), 1, False, "sigmoid learns more slowly than relu",
-                      "at least 0.02 below the baseline's after the first epoch (sigmoid learns more "
-                      "slowly)"),
-    "relu_tanh": Effect((-0.01, 0.01), None, False, "a relu/tanh mix trains about as well",
+    "sigmoid": Effect((None, -0.01), False, "sigmoid learns more slowly than relu",
+                      "at least 0.01 below the baseline's (sigmoid learns more slowly)"),
+    "relu_tanh": Effect((-0.01, 0.01), False, "a relu/tanh mix trains about as well",
                         "within 0.01 of the baseline's"),
-    "lr_0.0001": Effect((None, -0.02), None, False, "steps ten times smaller: slow progress in 5 epochs",
+    "lr_0.0001": Effect((None, -0.02), False, "steps ten times smaller: slow progress in 5 epochs",
                         "at least 0.02 below the baseline's (ten times smaller steps)"),
-    "lr_0.02": Effect((None, -0.008), None, False, "steps too large to settle: less accurate",
+    "lr_0.02": Effect((None, -0.008), False, "steps too large to settle: less accurate",
                       "at least 0.008 below the baseline's (steps too large to settle)"),
 }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from autograder.checks.result import CheckResult
-from autograder.evidence.facts import as_number, dataset_facts, split_overlap
+from autograder.evidence.facts import as_number, dataset_facts, split_overlap, trained_outside
 from mnist_ref.lesson import IMAGE_SHAPE, NUM_CLASSES, NUM_TEST, NUM_TRAIN, NUM_TRAIN_FULL, NUM_VALIDATION
 
 
@@ -13,6 +13,13 @@ def _three_splits(train_data: Any, validation_data: Any, test_data: Any) -> list
     """(variable name, dataset facts) for the training, validation and test data."""
     return [(name, dataset_facts(data)) for name, data in
             [("train_data", train_data), ("validation_data", validation_data), ("test_data", test_data)]]
+
+
+def _outside_words(outside: dict[str, tuple[int, int, int]]) -> str:
+    """``history_100: 70,000 images a pass, 16,000 not in train_data, 6,000 validation images; ...``"""
+    return "; ".join(f"{name}: {size:,} images a pass, {n:,} not in train_data"
+                     + (f", {v:,} of them validation images" if v else "")
+                     for name, (size, n, v) in list(outside.items())[:3])
 
 
 def check_split_sizes(num_validation_samples: Any, num_test_samples: Any, train_data: Any,
@@ -27,6 +34,7 @@ def check_split_sizes(num_validation_samples: Any, num_test_samples: Any, train_
     r.add(n_test == NUM_TEST, f"num_test_samples is {NUM_TEST:,}",
           f"num_test_samples is {num_test_samples!r}; expected {NUM_TEST:,} "
           "(mnist_info.splits['test'].num_examples)")
+    outside = trained_outside(train_data)
     for name, data, expected, why, weight in [
         ("train_data", train_data, NUM_TRAIN,
          f"{NUM_TRAIN_FULL:,} minus the {NUM_VALIDATION:,} validation images", 2),
@@ -34,6 +42,12 @@ def check_split_sizes(num_validation_samples: Any, num_test_samples: Any, train_
         ("test_data", test_data, NUM_TEST, "the whole test split", 1),
     ]:
         count = dataset_facts(data)["num_examples"]
+        larger = {h: o for h, o in outside.items() if o[0] > count}  # runs that trained on more images
+        if name == "train_data" and count == expected and larger:
+            r.add(False, "", f"train_data holds {expected:,} images, but your runs trained on more "
+                  f"({_outside_words(larger)}); expected training on train_data's "
+                  f"{expected:,} images only", weight=weight)
+            continue
         r.add(count == expected, f"{name} holds {expected:,} images",
               f"{name} holds {count:,} images; expected {expected:,} ({why})", weight=weight)
     return r
@@ -74,16 +88,29 @@ def check_shapes_and_labels(train_data: Any, validation_data: Any, test_data: An
 
 
 def check_no_validation_leak(train_data: Any, validation_data: Any) -> CheckResult:
-    """Over two epochs, no validation image is ever in the training stream, and validation is fixed."""
+    """Over two epochs, no validation image is ever in the training stream, and validation is fixed.
+
+    Graded, the runs' own training data counts too: every run must have trained on the images
+    ``train_data`` holds, never on validation (or test) images that a later call of
+    ``make_datasets`` added.
+    """
     r = CheckResult()
     size, shared_per_epoch, changes = split_overlap(train_data, validation_data)
     shared = ", ".join(f"{n:,}" for n in shared_per_epoch)
-    r.add(not any(shared_per_epoch), "training and validation stay disjoint in every epoch",
-          f"validation images also appear in the training data ({shared} of "
-          f"{size:,} in epochs 1 and 2): shuffle() reshuffles on every "
-          "iteration, so take()/skip() pick different images each epoch. Expected disjoint "
-          "splits: shuffle once with reshuffle_each_iteration=False (and a seed) before "
-          "take/skip.", weight=3)
+    outside = trained_outside(train_data)
+    if any(shared_per_epoch):
+        r.add(False, "", f"validation images also appear in the training data ({shared} of "
+              f"{size:,} in epochs 1 and 2): shuffle() reshuffles on every "
+              "iteration, so take()/skip() pick different images each epoch. Expected disjoint "
+              "splits: shuffle once with reshuffle_each_iteration=False (and a seed) before "
+              "take/skip.", weight=3)
+    else:
+        strays = {h: o for h, o in outside.items() if o[1] or o[2]}
+        r.add(not strays, "training and validation stay disjoint in every epoch",
+              f"train_data and validation_data are disjoint, but your runs trained on images that "
+              f"train_data does not hold ({_outside_words(strays)}): make_datasets gave fit other "
+              "data than the train_data checked here. Expected every call of make_datasets to split "
+              "the same way, so training only ever sees the training images.", weight=3)
     r.add(not changes, "the validation set is the same in every epoch",
           "the validation set changes from one epoch to the next; expected a fixed "
           "validation set (shuffle with reshuffle_each_iteration=False before take/skip)")

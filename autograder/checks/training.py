@@ -26,7 +26,7 @@ from mnist_ref.lesson import (
 )
 
 
-def _num_train(train_data: Any) -> int:
+def num_train(train_data: Any) -> int:
     """How many training images the student's pipeline yields (54,000 when it is right)."""
     if is_dataset(train_data):
         return dataset_facts(train_data)["num_examples"] or NUM_TRAIN
@@ -88,7 +88,7 @@ def check_training_history(history_100: Any, model_100: Any, num_validation_samp
     r.add(epochs == EPOCHS, f"{EPOCHS} epochs recorded with validation",
           f"history_100 has {epochs} epoch(s) with val_accuracy; expected {EPOCHS} "
           "(NUM_EPOCHS = 5, and validation_data passed to fit)")
-    n_train = _num_train(train_data)
+    n_train = num_train(train_data)
     batch = implied_batch_size(h, n_train)
     r.add(batch == BATCH_SIZE, f"trained in batches of {BATCH_SIZE}",
           f"history_100 ran {h['params'].get('steps')} updates per epoch (batch size {batch}); "
@@ -126,7 +126,7 @@ def check_run_batch_size(history: Any, batch_size: int, train_data: Any,
     """An exercise's run used the batch size the exercise asks for (from its updates per epoch)."""
     r = CheckResult()
     h = history_facts(history)
-    n_train = _num_train(train_data)
+    n_train = num_train(train_data)
     used = implied_batch_size(h, n_train)
     expected_steps = full_epoch_steps(batch_size, n_train)
     r.add(h["params"].get("steps") == expected_steps, f"trained with batch size {batch_size:,}",
@@ -142,7 +142,7 @@ def check_long_run(history_long: Any, train_data: Any) -> CheckResult:
     """The follow-up: batch 30,000 or 50,000 for about 100 epochs (close to full-batch descent)."""
     r = CheckResult()
     h = history_facts(history_long)
-    n_train = _num_train(train_data)
+    n_train = num_train(train_data)
     allowed = {full_epoch_steps(b, n_train) for b in LONG_RUN_BATCH_SIZES}
     steps = h["params"].get("steps")
     r.add(steps in allowed, "batch size 30,000 or 50,000",
@@ -173,7 +173,7 @@ def check_trend(history_100: Any, history_10000: Any, history_1: Any, model_100:
                 validation_data: Any, test_data: Any) -> CheckResult:
     """With the student's own pipeline and model: 100 beats 10,000; 1 is far slower but accurate."""
     r = CheckResult()
-    n_train = _num_train(train_data)
+    n_train = num_train(train_data)
     h100, h10k, h1 = (history_facts(h) for h in (history_100, history_10000, history_1))
     right = {name: implied_batch_size(h, n_train) == b
              for name, h, b in [("history_100", h100, BATCH_SIZE), ("history_10000", h10k, LARGE_BATCH_SIZE),

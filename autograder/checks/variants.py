@@ -13,7 +13,7 @@ import numpy as np
 from autograder.checks import bands
 from autograder.checks.model import check_architecture, check_compile
 from autograder.checks.result import CheckResult
-from autograder.checks.training import band_part, estimated_epoch_seconds, same_as_lesson
+from autograder.checks.training import band_part, estimated_epoch_seconds, num_train, same_as_lesson
 from autograder.evidence.facts import history_facts, merged_layers, model_facts
 from autograder.evidence.records import SavedRun
 from mnist_ref.lesson import (
@@ -93,21 +93,25 @@ def _trained_it(model: Any, history: Any) -> bool:
     return len(mine) == len(theirs) and all(np.array_equal(a, b) for a, b in zip(mine, theirs, strict=True))
 
 
-def _ran_as_asked(history: Any, model: Any = None, baseline: Any = None) -> tuple[bool, str]:
+def _ran_as_asked(history: Any, model: Any = None, baseline: Any = None,
+                  train_data: Any = None) -> tuple[bool, str]:
     """Whether a run trained ``model`` (if given) 5 epochs at batch size 100 (Keras's params); if not, why.
 
-    With the student's ``baseline`` History, its updates per epoch are the ones expected: a split
-    of another size was charged in its own cell and is not charged again.
+    The updates per epoch expected are those of the student's own ``baseline`` History, or of
+    batches of 100 from their own ``train_data``: a split of another size was charged in its
+    own cell and is not charged again.
     """
     if model is not None and not _trained_it(model, history):
         return False, ("its history is not the record of this model's training (its fit trained other "
                        "weights); expected the model and history train_model returns together")
     h = history_facts(history)
     steps, epochs = h["params"].get("steps"), h["params"].get("epochs")
-    expected, whose = full_epoch_steps(BATCH_SIZE), ""
+    expected, whose = full_epoch_steps(BATCH_SIZE, num_train(train_data)), ""
     own = history_facts(baseline)["params"].get("steps") if baseline is not None else None
     if own:
         expected, whose = own, ", as your baseline's"
+    elif train_data is not None:
+        whose = ", from your train_data"
     ok = steps == expected and epochs == EPOCHS
     return ok, f"it ran {epochs} epoch(s) of {steps} updates; expected {EPOCHS} epochs at batch size " \
                f"{BATCH_SIZE} ({expected} updates per epoch{whose}): train_model's defaults"
@@ -136,8 +140,8 @@ def _effect_part(r: CheckResult, variant: Variant, history: Any, baseline: Any) 
     not scored.
     """
     effect = bands.VARIANT_EFFECTS[variant.name]
-    mine, base = _val_accuracy(history, effect.epoch), _val_accuracy(baseline, effect.epoch)
-    when = f"after epoch {effect.epoch}" if effect.epoch else "after the last epoch"
+    mine, base = _val_accuracy(history, None), _val_accuracy(baseline, None)
+    when = "after the last epoch"
     if mine is None or base is None:
         r.add(False, "", "no validation accuracy recorded to compare; expected validation_data in fit "
               "(train_model passes it)", weight=EFFECT_WEIGHT)
@@ -155,15 +159,26 @@ def _effect_part(r: CheckResult, variant: Variant, history: Any, baseline: Any) 
               "measured while grading follow the machine's load, so they earn no points", "", weight=0)
 
 
-def check_variant(model: Any, history: Any, baseline_model: Any, baseline_history: Any, *,
-                  variant: str) -> CheckResult:
+def _pipeline_differs(baseline_model: Any, data: dict[str, Any]) -> list[str]:
+    """The cells (split sizes, scaling, compile) where the student's pipeline differs from the
+    lesson's, as the effect bands assume it; none when the data was not given (a unit test)."""
+    if all(v is None for v in data.values()):
+        return []
+    return same_as_lesson(baseline_model, **data)[1]
+
+
+def check_variant(model: Any, history: Any, baseline_model: Any, baseline_history: Any,
+                  num_validation_samples: Any = None, num_test_samples: Any = None, train_data: Any = None,
+                  validation_data: Any = None, test_data: Any = None, *, variant: str) -> CheckResult:
     """An exercise's run: the variant's model and learning rate, 5 epochs at batch 100, and its effect.
 
-    The effect (the change in validation accuracy; for larger networks the time per epoch is
-    shown too) is measured against the student's own baseline run, within bands set by
-    ``python -m mnist_ref study --variants all --grading-budget``.  When the baseline itself is not
-    the lesson's model trained as asked, it costs points in its own cell, not again here: the
-    effect is then not compared.
+    The run is judged relative to the student's own pipeline and compile settings.  The effect
+    (the change in validation accuracy; for larger networks the time per epoch is shown too) is
+    measured against the student's own baseline run, within bands set by ``python -m mnist_ref
+    study --variants all --grading-budget`` on the lesson's pipeline.  When the baseline is not the
+    lesson's model trained as asked, or the pipeline differs from the lesson's (another split,
+    no scaling, another optimizer or loss), that costs points in its own cell, not again here:
+    the effect is then not compared.
     """
     v = VARIANTS[variant]
     r = CheckResult()
@@ -171,10 +186,18 @@ def check_variant(model: Any, history: Any, baseline_model: Any, baseline_histor
     r.add(right_model, f"the model has {v.change}", f"the model is not the exercise's: {why_model}", weight=2)
     ran, why_run = _ran_as_asked(history, model, baseline_history)
     r.add(ran, f"trained {EPOCHS} epochs at batch size {BATCH_SIZE}", f"this run: {why_run}")
-    base_ok = _model_is(baseline_model, BASELINE)[0] and _ran_as_asked(baseline_history, baseline_model)[0]
+    data = {"num_validation_samples": num_validation_samples, "num_test_samples": num_test_samples,
+            "train_data": train_data, "validation_data": validation_data, "test_data": test_data}
+    base_ok = _model_is(baseline_model, BASELINE)[0] and \
+        _ran_as_asked(baseline_history, baseline_model, train_data=train_data)[0]
+    differs = _pipeline_differs(baseline_model, data)
     if not (right_model and ran):
         r.add(False, "", "the effect cannot be judged: this run is not the one the exercise asks for "
               "(see above)", weight=EFFECT_WEIGHT)
+    elif differs:
+        r.add(True, "the effect is not compared: your pipeline differs from the lesson's "
+              f"({', '.join(differs)}), which the expected effects assume (that costs points in its "
+              "own cells)", "", weight=EFFECT_WEIGHT)
     elif not base_ok:
         r.add(True, "the effect is not compared: your baseline run is not the lesson's model trained "
               "as asked (that costs points in its own cell)", "", weight=EFFECT_WEIGHT)
@@ -184,17 +207,20 @@ def check_variant(model: Any, history: Any, baseline_model: Any, baseline_histor
 
 
 def check_baseline_run(model: Any, history: Any, num_validation_samples: Any, num_test_samples: Any,
-                       train_data: Any, validation_data: Any, test_data: Any) -> CheckResult:
+                       train_data: Any, validation_data: Any, test_data: Any,
+                       checked_model: Any = None) -> CheckResult:
     """The second assignment's baseline: the lesson's model and run, its accuracy in the reference band.
 
     The band depends on the epochs it ran (3 when graded, 5 in JupyterLab); a pipeline that
-    differs from the lesson costs points in its own cells, so then the band is not applied.
+    differs from the lesson costs points in its own cells, so then the band is not applied.  A
+    compile mistake that ``checked_model`` (the notebook's ``model``, checked in its own cell)
+    shares is not charged again here, nor a split of another size in the updates per epoch.
     """
     r = CheckResult()
-    right_model, why_model = _model_is(model, BASELINE)
+    right_model, why_model = _model_is(model, BASELINE, checked_model)
     r.add(right_model, "the lesson's model and learning rate", f"the baseline is not the lesson's model: "
           f"{why_model}; expected train_model() with its defaults", weight=2)
-    ran, why_run = _ran_as_asked(history, model)
+    ran, why_run = _ran_as_asked(history, model, train_data=train_data)
     r.add(ran, f"trained {EPOCHS} epochs at batch size {BATCH_SIZE}", f"this run: {why_run}")
     values = history_facts(history)["history"].get("val_accuracy") or []
     if not values:
@@ -217,7 +243,12 @@ def _config_model(run: SavedRun) -> Variant:
 
 
 def _weights_part(run: SavedRun, claimed: float | None) -> tuple[bool, str, str]:
-    """Whether the saved weights score what the saved history says: (passed, ok, wrong)."""
+    """Whether the saved weights score what the saved history says: (passed, ok, wrong).
+
+    Scored on the student's own validation images, the weights are the run's own; then the test
+    set only asks whether the validation accuracy was inflated (a network that also trained on
+    its validation images scores less on the test set); a weaker network may score more there.
+    """
     tested, validated = run.test_accuracy, run.validation_accuracy
     if tested is None:
         return False, "", "the saved weights do not fit the saved settings; expected the run's own weights"
@@ -225,14 +256,14 @@ def _weights_part(run: SavedRun, claimed: float | None) -> tuple[bool, str, str]
         return False, "", "the saved run records no validation accuracy"
     if validated is None:
         return False, "", ("your validation images (validation_data) could not be matched: they are not "
-                           "MNIST's training images scaled to [0, 1], or they change from one pass to the "
-                           "next, so the saved weights could not be scored on them; expected validation_data "
-                           "to be your own fixed split of the training images, scaled as in Task 1 (a "
-                           "pipeline mistake there costs this part too)")
+                           "MNIST's training images (scaled to [0, 1] or not), or they change from one pass "
+                           "to the next, so the saved weights could not be scored on them; expected "
+                           "validation_data to be your own fixed split of the training images (a pipeline "
+                           "mistake there costs this part too)")
     if validated is not None and abs(validated - claimed) > bands.EXERCISE10_VALIDATION_TOLERANCE:
         return False, "", (f"the saved weights score {validated:.4f} on your validation images, not the "
                            f"{claimed:.4f} the saved history says; expected the weights of that run itself")
-    if abs(tested - claimed) > bands.EXERCISE10_TEST_TOLERANCE:
+    if claimed - tested > bands.EXERCISE10_TEST_TOLERANCE:
         return False, "", (f"the saved weights score {tested:.4f} on MNIST's test set, not within "
                            f"{bands.EXERCISE10_TEST_TOLERANCE} of the saved validation accuracy "
                            f"{claimed:.4f}; expected a network trained on the training images only")
@@ -240,12 +271,16 @@ def _weights_part(run: SavedRun, claimed: float | None) -> tuple[bool, str, str]
                   "the test set: that run's own"), ""
 
 
-def check_best_run(model_best: Any, history_best: Any, best_run: Any, *,
+def check_best_run(model_best: Any, history_best: Any, best_run: Any, model_baseline: Any = None,
+                   num_validation_samples: Any = None, num_test_samples: Any = None, train_data: Any = None,
+                   validation_data: Any = None, test_data: Any = None, *,
                    target: float = EXERCISE10_TARGET) -> CheckResult:
     """Exercise 10: a full-size run saved in JupyterLab reaches the target, and is what these settings train.
 
-    * the graded run of the saved settings, made by the student's own code, builds that model;
-    * the saved run's final validation accuracy reaches ``target``;
+    * the graded run of the saved settings, made by the student's own code, builds that model
+      (compile mistakes shared with ``model_baseline`` are charged in their own cells);
+    * the saved run's final validation accuracy reaches ``target`` (set for the lesson's
+      pipeline: where the student's differs, the message says so, and this part depends on it);
     * its weights fit the settings and score what its history says on the student's validation
       images, and about as much on MNIST's test set (the grader evaluates them itself);
     * its first epoch is what the graded run of the same settings gives.
@@ -256,17 +291,22 @@ def check_best_run(model_best: Any, history_best: Any, best_run: Any, *,
                       "grading), which saves exercise10_run.npz beside the notebook, and submit it "
                       "with the notebook", weight=4)
     mine = _config_model(best_run)
-    right_model, why = _model_is(model_best, mine)
+    right_model, why = _model_is(model_best, mine, model_baseline)
     r.add(right_model, f"your code builds the saved settings' model ({mine.widths}, "
           f"{list(mine.activations)}, learning rate {mine.learning_rate:g})",
           f"the graded run of BEST does not build the saved run's model: {why}. Run the exercise-10 "
           "cell again in JupyterLab after changing BEST")
     claimed = (best_run.history.get("val_accuracy") or [None])[-1]
+    data = {"num_validation_samples": num_validation_samples, "num_test_samples": num_test_samples,
+            "train_data": train_data, "validation_data": validation_data, "test_data": test_data}
+    differs = _pipeline_differs(model_baseline, data) if model_baseline is not None else []
     r.add(claimed is not None and claimed >= target,
           f"the saved run reached a validation accuracy of {claimed:.4f} (at least {target})"
           if claimed else "",
           f"the saved run's final validation accuracy is "
-          f"{claimed if claimed is None else round(claimed, 4)}; expected at least {target}")
+          f"{claimed if claimed is None else round(claimed, 4)}; expected at least {target}"
+          + (f" (set for the lesson's pipeline; yours differs in {', '.join(differs)}, charged in "
+             "those cells, and this target depends on it)" if differs else ""))
     r.add(*_weights_part(best_run, claimed))
     graded = _val_accuracy(history_best, 1)
     first = (best_run.history.get("val_accuracy") or [None])[0]

@@ -167,3 +167,10 @@ def split_overlap(train: Any, validation: Any) -> tuple[int, list[int], bool]:
 
     report = measure_overlap(train, validation, epochs=2)
     return report.validation_size, report.shared_per_epoch, report.validation_changes
+
+
+def trained_outside(train: Any) -> dict[str, tuple[int, int, int]]:
+    """Runs whose fit trained on other data than ``train``: history -> (images in one pass, of them not
+    in ``train``, of them validation images).  Only the judge knows (autograder.judge.training_data);
+    empty in the kernel."""
+    return dict(train.trained_outside) if isinstance(train, DatasetEvidence) else {}

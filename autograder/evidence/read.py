@@ -47,6 +47,7 @@ import numpy as np
 from autograder.evidence.records import (
     NAME,
     DatasetEvidence,
+    FunctionCalls,
     FunctionEvidence,
     HistoryEvidence,
     MissingEvidence,
@@ -112,6 +113,7 @@ class _Folder:
         self.opened = 0  # files opened so far (MAX_ENTRIES)
         self.total = 0  # bytes read or expanded so far (MAX_TOTAL_BYTES)
         self.json_total = 0  # of which JSON (MAX_TOTAL_JSON_BYTES)
+        self.listed: set[str] = set()  # what names() found
 
     def names(self) -> list[str]:
         """The names of the first MAX_LISTED entries, sorted."""
@@ -121,6 +123,7 @@ class _Folder:
                 if len(names) >= MAX_LISTED:
                     break
                 names.append(entry.name)
+        self.listed = set(names)
         return sorted(names)
 
     def _charge(self, filename: str, nbytes: int) -> None:
@@ -182,6 +185,26 @@ class _Folder:
         self._charge(filename, max(0, expanded - len(data)))
         with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
             yield arrays
+
+    def npy(self, filename: str) -> np.ndarray:
+        """A NumPy ``.npy`` array of numbers or bools, loaded (no pickles) from its capped, checked bytes."""
+        data = self.read(filename)
+        header = io.BytesIO(data)
+        version = np.lib.format.read_magic(header)  # not an array at all: could not be read back
+        if version == (1, 0):
+            shape, _fortran, dtype = np.lib.format.read_array_header_1_0(header)
+        elif version == (2, 0):
+            shape, _fortran, dtype = np.lib.format.read_array_header_2_0(header)
+        else:
+            raise Refused(f"{filename} is an array of format {version}, which np.save does not write")
+        if dtype.hasobject:
+            raise Refused(f"{filename} holds Python objects, which are never unpickled")
+        if dtype.kind not in "biuf":
+            raise Refused(f"{filename} holds {dtype}, not numbers")
+        declared = math.prod(shape) * dtype.itemsize
+        if declared > len(data) - header.tell():
+            raise Refused(f"{filename} declares an array of {_size(declared)} in {_size(len(data))}")
+        return np.load(io.BytesIO(data), allow_pickle=False)
 
     def keras(self, filename: str) -> bytes:
         """A ``.keras`` file's bytes, once its archive and weights have been checked."""
@@ -340,6 +363,37 @@ def _load_model(data: bytes, trained: bool = False) -> Any:
             return load(compile=False)
 
 
+def _function_calls(folder: _Folder, name: str, record: Any, earlier: Any) -> FunctionCalls:
+    """A function's recorded calls (``NAME.calls.json``, its arrays in ``NAME.calls.npz``)."""
+    results: dict[str, dict] = {}
+    for key, result in dict(record["results"]).items():
+        result = dict(result)
+        value = result.get("value")
+        if value is not None and not isinstance(value, (bool, int, float, str)):
+            raise Refused(f"{name}.calls.json holds a result that is not a number, string or array")
+        results[str(key)] = result
+    if int(record.get("arrays", 0)):
+        with folder.npz(f"{name}.calls.npz") as data:
+            for result in results.values():
+                if "array" in result:
+                    array = np.array(data[str(result.pop("array"))])
+                    if array.dtype.kind not in "biuf":
+                        raise Refused(f"{name}.calls.npz holds {array.dtype}, not numbers")
+                    result["value"] = array
+    return FunctionCalls(name, results, earlier if isinstance(earlier, FunctionEvidence) else None)
+
+
+def _fit_data(folder: _Folder, name: str) -> dict[str, np.ndarray] | None:
+    """The images a history's fit trained and validated on (``NAME.fitdata.npz``), or None without them."""
+    if f"{name}.fitdata.npz" not in folder.listed:
+        return None
+    with folder.npz(f"{name}.fitdata.npz") as data:
+        arrays = {key: data[key] for key in ("train", "validation")}
+    if any(a.dtype != np.uint64 or a.ndim != 1 for a in arrays.values()):
+        raise Refused(f"{name}.fitdata.npz does not hold image fingerprints")
+    return arrays
+
+
 def _read_one(folder: _Folder, namespace: dict[str, Any], filename: str, name: str, kind: str) -> None:
     """Put what ``filename`` (``name.kind``) holds into ``namespace``; raises when it cannot."""
     if kind == "model.keras":
@@ -352,14 +406,23 @@ def _read_one(folder: _Folder, namespace: dict[str, Any], filename: str, name: s
             namespace[name] = DatasetEvidence(name, facts, [data["epoch1"], data["epoch2"]])
     elif kind == "history.json":
         record = folder.json(filename)
-        namespace[name] = HistoryEvidence(name, dict(record["params"]), dict(record["history"]))
+        namespace[name] = HistoryEvidence(name, dict(record["params"]), dict(record["history"]),
+                                          fit_data=_fit_data(folder, name))
     elif kind == "savedrun.json":
         record = folder.json(filename)
         with folder.npz(f"{name}.savedrun.npz") as data:
             weights = [data[f"arr_{i}"] for i in range(len(data.files))]
         namespace[name] = SavedRun(dict(record["config"]), dict(record["history"]), weights)
     elif kind == "function.json":
-        namespace[name] = FunctionEvidence(name, folder.json(filename))
+        function = FunctionEvidence(name, folder.json(filename))
+        if isinstance(namespace.get(name), FunctionCalls):  # a check declared inputs too: theirs first
+            namespace[name].fallback = function
+        else:
+            namespace[name] = function
+    elif kind == "calls.json":
+        namespace[name] = _function_calls(folder, name, folder.json(filename), namespace.get(name))
+    elif kind == "array.npy":
+        namespace[name] = folder.npy(filename)
     elif kind == "json":
         namespace[name] = folder.json(filename)["value"]
     elif kind == "error.json":
@@ -368,7 +431,8 @@ def _read_one(folder: _Folder, namespace: dict[str, Any], filename: str, name: s
 
 
 _KINDS = ("model.keras", "keras", "dataset.json", "history.json", "savedrun.json", "function.json", "json",
-          "error.json")  # the files read for themselves; .npz files are read with their .json
+          "error.json", "calls.json", "array.npy")
+# ... the files read for themselves; .npz files are read with their .json
 
 
 def load(directory: Path) -> dict[str, Any]:

@@ -5,6 +5,9 @@ No TensorFlow and no student objects: a record holds numbers, strings and NumPy 
 
 from __future__ import annotations
 
+import builtins
+import json
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +28,10 @@ class DatasetEvidence:
     name: str
     facts: dict
     epochs: list[np.ndarray] = field(default_factory=list)
+    # Judge only, on ``train_data``: history -> (images in one pass of the data its fit trained on,
+    # how many of them this dataset does not hold, how many are validation images), for each run
+    # that trained on other data than this; see autograder.judge.training_data.
+    trained_outside: dict[str, tuple[int, int, int]] = field(default_factory=dict)
 
 
 @dataclass
@@ -35,6 +42,7 @@ class HistoryEvidence:
     params: dict
     history: dict[str, list[float | None]]
     model: Any = None  # the model its fit trained, once the judge has verified it (as Keras's History.model)
+    fit_data: dict[str, np.ndarray] | None = None  # fingerprints of the images fit trained and validated on
 
 
 @dataclass
@@ -52,6 +60,86 @@ class FunctionEvidence:
         if value is None:
             raise ValueError(f"{self.name}({x!r}) raised an error or returned a non-number")
         return int(value) if float(value).is_integer() else value  # 7714, as the kernel showed it
+
+
+# Bound now: the kernel's writer computes keys after student code has run.
+_dumps, _isfinite, _isinstance = json.dumps, math.isfinite, builtins.isinstance
+_float, _int, _str, _bool = builtins.float, builtins.int, builtins.str, builtins.bool
+_list, _tuple = builtins.list, builtins.tuple
+_ndarray, _np_integer, _np_floating, _np_bool = np.ndarray, np.integer, np.floating, np.bool_
+
+
+def _plain_input(value: Any) -> Any:
+    """A probe input as plain JSON: numbers (2.0 is 2), strings, None, lists (arrays as lists)."""
+    if value is None or _isinstance(value, (_bool, _np_bool, _str)):
+        return _bool(value) if _isinstance(value, _np_bool) else value
+    if _isinstance(value, (_int, _np_integer)):
+        return _int(value)
+    if _isinstance(value, (_float, _np_floating)):
+        number = _float(value)
+        return _int(number) if _isfinite(number) and number.is_integer() else number
+    if _isinstance(value, _ndarray):
+        return [_plain_input(v) for v in value.tolist()] if value.ndim else _plain_input(value.item())
+    if _isinstance(value, (_list, _tuple)):
+        return [_plain_input(v) for v in value]
+    raise TypeError(f"a probe input is a number, a string, None, or a list or array of them, not "
+                    f"{type(value).__name__}")
+
+
+def call_key(args: tuple) -> str:
+    """How one call's positional arguments are recorded: ``(1, 2)`` and ``(1.0, 2)`` are the same call."""
+    return _dumps([_plain_input(a) for a in args], separators=(",", ":"))
+
+
+class RecordedError(Exception):
+    """An error a recorded function raised in the kernel, of a type the judge does not re-create."""
+
+
+@dataclass
+class FunctionCalls:
+    """A function as the judge sees it when its check declared inputs (``@probes``): its recorded calls.
+
+    ``results`` maps :func:`call_key` of each input to ``{"value": ...}`` (a number, string, None
+    or NumPy array), ``{"error": type name, "message": ...}``, or ``{"unsupported": type name}``
+    (it returned something evidence does not record).  ``fallback`` is the same variable's
+    :class:`FunctionEvidence`, when a check without declared inputs read it too.
+    """
+
+    name: str
+    results: dict[str, dict]
+    fallback: Any = None
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        shown = f"{self.name}({', '.join(repr(a) for a in args)})"
+        if kwargs:
+            raise TypeError(f"{self.name} was recorded with positional arguments only; call it without "
+                            f"keywords ({', '.join(kwargs)})")
+        try:
+            key = call_key(args)
+        except TypeError as exc:
+            raise ValueError(f"{shown} was not recorded: {exc}") from None
+        if key not in self.results:
+            if self.fallback is not None and len(args) == 1:
+                return self.fallback(args[0])
+            raise ValueError(f"{shown} was not recorded: the judge knows only the results on the inputs "
+                             "the check declares with @probes")
+        record = self.results[key]
+        if "value" in record:
+            value = record["value"]
+            return value.copy() if isinstance(value, np.ndarray) else value
+        if "unsupported" in record:
+            raise ValueError(f"{shown} returned a {record['unsupported']}, which is not recorded for "
+                             "grading (numbers, strings, None and arrays of numbers are)")
+        message = str(record.get("message", ""))
+        error = getattr(builtins, str(record.get("error", "")), None)
+        if isinstance(error, type) and issubclass(error, Exception):
+            try:
+                exc = error(message)
+            except Exception:  # an error type that takes other arguments
+                exc = None
+            if exc is not None:
+                raise exc
+        raise RecordedError(f"{record.get('error', 'error')}: {message}")
 
 
 @dataclass

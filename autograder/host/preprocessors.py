@@ -288,11 +288,12 @@ class CleanJudge(NbGraderPreprocessor):
         problems = nb.metadata.get(METADATA, {}).get("problems", [])
         prefix = ("; ".join(problems) + "\n") if problems else ""
         annotate_verdicts(nb, {g: (points, prefix + message) for g, (points, message) in verdicts.items()})
-        if prefix:  # plain cells keep their output (nbgrader scores it); the problems go on top
+        if prefix:  # plain cells keep their output (nbgrader scores it); the problems go on top, as
+            # stdout: nbgrader scores a grade cell with any stderr output 0
             plain = {c["grade_id"] for c in cells} - {c["grade_id"] for c in judged}
             for cell in nb.cells:
                 if cell.cell_type == "code" and grade_id(cell) in plain:
-                    cell.outputs.insert(0, nbformat.v4.new_output("stream", name="stderr", text=prefix))
+                    cell.outputs.insert(0, nbformat.v4.new_output("stream", name="stdout", text=prefix))
         return nb, resources
 
     def _claimed(self, nb: NotebookNode, judged: set[str]) -> dict[str, float]:

@@ -19,6 +19,7 @@ from autograder.evidence.records import SAVED_RUN, SAVED_RUN_VARIABLE
 from autograder.judge.evaluations import verify_evaluations
 from autograder.judge.histories import verify_histories
 from autograder.judge.saved_runs import verify_saved_runs
+from autograder.judge.training_data import verify_training_data
 
 
 def run_cell(source: str, globals_: dict[str, Any], max_points: float) -> tuple[float, str]:
@@ -52,10 +53,12 @@ def judge(evidence_dir: Path, cells: list[dict],
     namespace = load(evidence_dir)
     if handed_in is not None and (SAVED_RUN_VARIABLE in namespace or (handed_in / SAVED_RUN).exists()):
         namespace[SAVED_RUN_VARIABLE] = load_saved_run(handed_in / SAVED_RUN, SAVED_RUN_VARIABLE)
+    verify_training_data(namespace)  # before histories that fail their checks are set aside
     verify_histories(namespace)
     verify_evaluations(namespace)
     verify_saved_runs(namespace)
     # The grading API grade cells call, trusted copies (in the kernel a setup cell may import it).
-    api = {"checks": checks, "grade": grading.grade, "require": grading.require, "var": grading.var}
+    api = {"checks": checks, "grade": grading.grade, "require": grading.require, "var": grading.var,
+           "probes": checks.probes, "CheckResult": checks.CheckResult}
     globals_ = {**namespace, **api, "__builtins__": builtins, "__name__": "__grade_cells__"}
     return {c["grade_id"]: run_cell(c["source"], globals_, float(c["max_points"])) for c in cells}

@@ -89,7 +89,7 @@ def _problem(history: HistoryEvidence, model: Any, validation: tuple | None) -> 
                 f"{claimed:,}; expected the History that fit returned with its own model, trained once")
     final = (history.history.get("val_accuracy") or [None])[-1]
     if final is not None and validation is not None:
-        scored = accuracy_on(model, *validation)
+        scored = accuracy_on(model, *validation[:2])
         if abs(scored - final) > EXACT_TOLERANCE:
             return (NOT_TRAINED + f"its final val_accuracy {final:.4f} is not what the model it trained "
                     f"scores on your validation images ({scored:.4f}); expected the History that "

@@ -26,6 +26,17 @@ MISTAKES: dict[str, tuple[Edits, str, list[str]]] = {
 }
 ALL_MISTAKES: Edits = [edit for edits, _, _ in MISTAKES.values() for edit in edits]
 
+# One pipeline mistake each, made everywhere (the baseline and every exercise run on it): mistake ->
+# (its edit, the cell that charges it).  Each costs points there and, at most, in exercise 10,
+# whose 0.98 target assumes the lesson's pipeline; every exercise judges its own change.
+PIPELINE_MISTAKES: dict[str, tuple[Edits, str]] = {
+    "split_20": ([("tf.cast(0.1 * mnist_info", "tf.cast(0.2 * mnist_info")], "validation_split_size"),
+    "sgd": ([("tf.keras.optimizers.Adam(learning_rate=learning_rate)",
+              "tf.keras.optimizers.SGD(learning_rate=learning_rate)")], "compile_settings"),
+    "unscaled": ([("return tf.cast(image, tf.float32) / 255.0, label",
+                   "return tf.cast(image, tf.float32), label")], "scaling"),
+}
+
 # The same work in another style: a functional model with separate activation layers, Adam's
 # learning rate given positionally, and the exercises' settings spelled otherwise.
 OTHER_STYLE: dict[str, str] = {
