@@ -28,7 +28,7 @@ from autograder.evidence import write as evidence
 from autograder.evidence.read import load
 from autograder.evidence.records import ENV_DIR, FunctionCalls, FunctionEvidence, MissingEvidence, call_key
 from autograder.grading import grade, require, run_check, var
-from autograder.host.cell_kinds import is_judged
+from autograder.host.cell_kinds import JUDGED_NOTE, PLAIN_NOTE, is_judged
 from tests.helpers import ROOT
 
 pytestmark = pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")
@@ -351,12 +351,14 @@ def graded(tmp_path_factory) -> dict[str, dict]:
         submit(course, ASSIGNMENT, student, notebook)
     run_nbgrader(course, "autograde", ASSIGNMENT)
     url = f"sqlite:///{course / 'gradebook.db'}"
-    scores, problems = {}, {}
+    scores, problems, printed = {}, {}, {}
     for student in work:
         scores[student] = {g: p for g, p, _ in scores_from_gradebook(url, ASSIGNMENT, ASSIGNMENT, student)}
-        autograded = course / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-        problems[student] = nbformat.read(autograded, 4).metadata.get("autograder", {}).get("problems", [])
-    return {"scores": scores, "problems": problems}
+        autograded = nbformat.read(course / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", 4)
+        problems[student] = autograded.metadata.get("autograder", {}).get("problems", [])
+        printed[student] = {c.metadata["nbgrader"]["grade_id"]: "".join(o.get("text", "") for o in c.outputs)
+                            for c in autograded.cells if c.metadata.get("nbgrader", {}).get("grade")}
+    return {"scores": scores, "problems": problems, "printed": printed}
 
 
 @pytest.mark.slow
@@ -365,6 +367,10 @@ def test_the_solution_scores_full_marks_and_the_blank_nothing(graded):
     assert scores["solution"] == FULL
     assert scores["blank"] == dict.fromkeys(FULL, 0.0)
     assert graded["problems"]["solution"] == [] and graded["problems"]["blank"] == []
+    # Each cell says what scored it, and so what it protects against.
+    printed = graded["printed"]["solution"]
+    assert all(printed[g].rstrip().endswith(JUDGED_NOTE) for g in JUDGED), printed
+    assert all(printed[g].startswith(PLAIN_NOTE) for g in PLAIN), printed
 
 
 @pytest.mark.slow

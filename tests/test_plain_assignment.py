@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.host.cell_kinds import is_judged
+from autograder.host.cell_kinds import PLAIN_NOTE, is_judged
 from autograder.host.course import make_course, run_nbgrader, scores_from_gradebook, submit
 from tests.plain_assignment import ASSIGNMENT, plain_notebook, write_source, wrong_answers
 
@@ -60,6 +60,8 @@ def test_nbgrader_autograde_scores_it_as_nbgrader_would_and_notes_no_tampering(c
     run_nbgrader(course, "generate_feedback", ASSIGNMENT)
     feedback = (course / "feedback" / "correct" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
     assert "tampered" not in feedback and "scale([51])" not in feedback  # the hidden test stays hidden
+    said = PLAIN_NOTE.split("; ")[1]  # each test cell says what scored it
+    assert feedback.count(said[:-1]) == 2, said
 
 
 def test_grade_all_on_dask_gives_the_same_scores(course):

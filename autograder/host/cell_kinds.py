@@ -15,6 +15,12 @@ import ast
 
 JUDGED_CALLS = frozenset({"grade", "require"})  # autograder.grading's entry points
 
+# What each kind of cell protects against, said under its output in the graded notebook and feedback.
+JUDGED_NOTE = ("(checked again from saved evidence in a clean process: changing the checks inside the "
+               "notebook cannot change this score)")
+PLAIN_NOTE = ("(scored from this notebook's own output, as nbgrader scores it; not checked again outside "
+              "the notebook)")
+
 
 def is_judged(source: str) -> bool:
     """True when a grade cell's (trusted) source calls ``grade(...)`` or ``require(...)``."""

@@ -38,7 +38,7 @@ from nbgrader.utils import determine_grade, is_grade
 from traitlets import Bool, Enum, Unicode
 
 from autograder.evidence.records import ENV_DIR, SAVED_RUN
-from autograder.host.cell_kinds import is_judged
+from autograder.host.cell_kinds import JUDGED_NOTE, PLAIN_NOTE, is_judged
 from autograder.host.course import trusted_grade_cells
 from autograder.host.limits import MAX_MESSAGE_BYTES, FolderWatch, OutputBudget, capped_client, capped_context
 from autograder.host.sandbox import (
@@ -269,7 +269,8 @@ class CleanJudge(NbGraderPreprocessor):
         try:
             cells = trusted_grade_cells(info["db_url"], info["assignment"], info["notebook"])
             judged = [c for c in cells if is_judged(c["source"])]
-            if refused or (judged and judge is None):
+            unchecked = refused or bool(judged and judge is None)
+            if unchecked:
                 judged, verdicts = cells, {c["grade_id"]: (0.0, "not graded") for c in cells}
             else:
                 verdicts = {}
@@ -287,13 +288,16 @@ class CleanJudge(NbGraderPreprocessor):
             shutil.rmtree(scratch, ignore_errors=True)
         problems = nb.metadata.get(METADATA, {}).get("problems", [])
         prefix = ("; ".join(problems) + "\n") if problems else ""
-        annotate_verdicts(nb, {g: (points, prefix + message) for g, (points, message) in verdicts.items()})
-        if prefix:  # plain cells keep their output (nbgrader scores it); the problems go on top, as
-            # stdout: nbgrader scores a grade cell with any stderr output 0
-            plain = {c["grade_id"] for c in cells} - {c["grade_id"] for c in judged}
-            for cell in nb.cells:
-                if cell.cell_type == "code" and grade_id(cell) in plain:
-                    cell.outputs.insert(0, nbformat.v4.new_output("stream", name="stdout", text=prefix))
+        note = "" if unchecked else "\n" + JUDGED_NOTE
+        annotate_verdicts(nb, {g: (points, prefix + message + note) for g, (points, message) in
+                               verdicts.items()})
+        # Plain cells keep their output (nbgrader scores it); the problems and what scored them go on
+        # top, as stdout: nbgrader scores a grade cell with any stderr output 0.
+        plain = {c["grade_id"] for c in cells} - {c["grade_id"] for c in judged}
+        for cell in nb.cells:
+            if cell.cell_type == "code" and grade_id(cell) in plain:
+                cell.outputs.insert(0, nbformat.v4.new_output("stream", name="stdout",
+                                                              text=prefix + PLAIN_NOTE + "\n"))
         return nb, resources
 
     def _claimed(self, nb: NotebookNode, judged: set[str]) -> dict[str, float]:
