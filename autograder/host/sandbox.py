@@ -53,6 +53,7 @@ ENVIRONMENT = frozenset({
     "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",  # set on processors where older OpenBLAS builds misbehave
     "PWD",  # set by bubblewrap itself: the working folder
     "JPY_PARENT_PID",  # set by jupyter_client: without it ipykernel prints its connection details to stdout
+    "PYTHONPATH",  # a checkout: the kernel and judge import the code the host runs (bound read-only)
 })
 FROM_HOST = ("NBGRADER_EXECUTION", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")  # taken as the host has them
 
@@ -90,6 +91,8 @@ def environment(settings: Mapping[str, str]) -> dict[str, str]:
     env = {"PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
            "HOME": "/tmp", "LANG": "C.UTF-8", "MPLCONFIGDIR": "/tmp", "PYTHONDONTWRITEBYTECODE": "1",
            "TFDS_DATA_DIR": str(tfds_data_dir().resolve())}
+    if PROJECT.name not in ("site-packages", "dist-packages"):  # a checkout, not an installed package
+        env["PYTHONPATH"] = str(PROJECT)  # before an editable install's finder: the host's own code
     env.update({name: os.environ[name] for name in FROM_HOST if name in os.environ})
     env.update(settings)
     unknown = sorted(set(env) - ENVIRONMENT)
