@@ -1,4 +1,4 @@
-"""Command line: ``python -m autograder {grade NOTEBOOK.ipynb [--json], grade-all COURSE, demo}``.
+"""Command line: ``python -m autograder {grade NOTEBOOK.ipynb [--json], grade-all COURSE, demo, roster}``.
 
 Limits come from the course's nbgrader configuration (:mod:`autograder.host.settings`); the
 short flags and nbgrader-style ``--SafeGrading.timeout=600`` arguments override them.
@@ -67,6 +67,22 @@ def cmd_demo(args: argparse.Namespace, extra: list[str]) -> int:
     return 0
 
 
+def cmd_roster_import(args: argparse.Namespace, extra: list[str]) -> int:
+    """Add or update a roster's students in the course's gradebook; exit 2 naming what is wrong."""
+    from autograder.host.roster import RosterError, import_roster, read_roster
+    from autograder.host.settings import course_config, db_url
+
+    course = args.course.resolve()
+    url = db_url(course, course_config(course, command_line_config(extra)))
+    try:
+        result = import_roster(url, read_roster(args.file, args.id_column))
+    except RosterError as exc:
+        print(f"roster import: {exc}", file=sys.stderr)
+        return 2
+    print(f"roster import: {result.line()} in {url}")
+    return 0
+
+
 def _limit_flags(parser: argparse.ArgumentParser, workers: bool) -> None:
     """The short flags for the SafeGrading settings; defaults come from the configuration."""
     parser.add_argument("--timeout", type=float, help="seconds per submission (SafeGrading.timeout)")
@@ -117,6 +133,14 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--assignment", action="append", metavar="NAME",
                    help="only this assignment (repeat for several; default: every one in source/)")
     d.set_defaults(func=cmd_demo)
+
+    r = sub.add_parser("roster", help="the class roster").add_subparsers(dest="action", required=True)
+    ri = r.add_parser("import", help="add or update students (id, names, email) in the gradebook from a "
+                      "CSV: nbgrader's id,first_name,last_name,email or Canvas's gradebook export")
+    ri.add_argument("file", type=Path, help="the roster CSV")
+    ri.add_argument("--course", type=Path, default=Path("."), help="the course directory (default .)")
+    ri.add_argument("--id-column", help="Canvas's column holding the nbgrader ids (default 'SIS Login ID')")
+    ri.set_defaults(func=cmd_roster_import)
     return parser
 
 

