@@ -59,6 +59,20 @@ def is_prepared(data_dir: Path | None = None) -> bool:
     return (prepared_dataset_dir(data_dir) / "dataset_info.json").is_file()
 
 
+def require_prepared(data_dir: Path | None = None) -> Path:
+    """The prepared dataset's folder, or DataPreparationError at once saying how to prepare it.
+
+    For grading, which must never try to download (a sandbox has no network: TFDS would retry
+    until a timeout).
+    """
+    if not is_prepared(data_dir):
+        raise DataPreparationError(
+            f"MNIST is not prepared in {prepared_dataset_dir(data_dir)} (TFDS_DATA_DIR) for this user. "
+            "Fix: run `MNIST_IDX_DIR=DIR python -m mnist_ref prepare-data` as the grading user (or point "
+            "TFDS_DATA_DIR where it was prepared); grading never downloads it")
+    return prepared_dataset_dir(data_dir)
+
+
 def _fix_hint(idx_dir: Path) -> str:
     return (
         f"Fix: put the four original MNIST files (*-ubyte.gz) into {idx_dir}, e.g. copy them "

@@ -18,6 +18,12 @@ from autograder.host.task import fingerprint, pack_submission, submission_files,
 from tests.helpers import ROOT
 
 
+@pytest.fixture(autouse=True)
+def machine_ready(monkeypatch: pytest.MonkeyPatch) -> None:
+    """grade-all's check of the machine passes (tests/test_doctor.py): these tests are about the rest."""
+    monkeypatch.setattr("autograder.host.doctor.diagnose", lambda *a, **k: [])
+
+
 def test_a_local_cluster_has_as_many_workers_as_the_cores_hold_at_each_kernels_threads(monkeypatch):
     from autograder.host.cluster import local_cluster_size
 

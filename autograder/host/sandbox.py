@@ -199,6 +199,11 @@ def judge_argv(evidence: Path, requests: Path, limits: Limits, env: Mapping[str,
     ]
 
 
+def probe_argv(limits: Limits, env: Mapping[str, str], command: list[str]) -> list[str]:
+    """``command`` in a sandbox like the judge's, nothing writable but its /tmp: what ``doctor`` runs."""
+    return [*_base_argv(limits, env), "--chdir", "/tmp", "--remount-ro", "/", *command]
+
+
 def connection(runtime: Path) -> dict[str, str]:
     """How nbgrader reaches the sandboxed kernel: ZeroMQ over Unix sockets in ``runtime``.
 

@@ -18,9 +18,9 @@ def test_sets() -> tuple[tuple[Any, Any], ...]:
     import numpy as np
 
     from mnist_ref import decoded_cache
-    from mnist_ref.offline_data import prepared_dataset_dir
+    from mnist_ref.offline_data import require_prepared
 
-    decoded = decoded_cache.load(prepared_dataset_dir())
+    decoded = decoded_cache.load(require_prepared())  # never a download: no network here
     images, labels = decoded.x_test.astype(np.float32), decoded.y_test
     return (images / 255.0, labels), (images, labels)
 

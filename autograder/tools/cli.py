@@ -1,4 +1,4 @@
-"""Command line: ``python -m autograder {grade NOTEBOOK.ipynb [--json], grade-all COURSE, demo, roster}``.
+"""Command line: ``python -m autograder {grade NOTEBOOK [--json], grade-all COURSE, demo, doctor, roster}``.
 
 Limits come from the course's nbgrader configuration (:mod:`autograder.host.settings`); the
 short flags and nbgrader-style ``--SafeGrading.timeout=600`` arguments override them.
@@ -43,11 +43,18 @@ def cmd_grade(args: argparse.Namespace, extra: list[str]) -> int:
 
 def cmd_grade_all(args: argparse.Namespace, extra: list[str]) -> int:
     from autograder.host.classroom import grade_all
+    from autograder.host.doctor import diagnose
 
     course = args.course.resolve()
     config = overrides(args, extra)
     students = [s for value in args.student or [] for s in value.split(",") if s]
-    summary = grade_all(course, args.assignment, load_settings(course, config), overrides=config,
+    settings = load_settings(course, config)
+    failed = [f for f in diagnose(course, settings, before_grading=True) if not f.ok]
+    if failed:  # before anything is graded or recorded
+        raise GradingError("grading cannot work on this machine, nothing was graded:\n"
+                           + "\n".join(f.line() for f in failed)
+                           + "\n(`mnist-autograder doctor` checks again)")
+    summary = grade_all(course, args.assignment, settings, overrides=config,
                         students=students, only_new=args.only_new)
     print("\n".join(summary.lines()))
     if args.report:
@@ -65,6 +72,18 @@ def cmd_demo(args: argparse.Namespace, extra: list[str]) -> int:
     course = args.course.resolve()
     print_grade_table(course, run_demo(course, args.assignment))
     return 0
+
+
+def cmd_doctor(args: argparse.Namespace, extra: list[str]) -> int:
+    """Check everything grading needs on this machine, one line each; exit 0 only when all pass."""
+    from autograder.host.doctor import diagnose
+
+    course = args.course.resolve()
+    findings = diagnose(course, load_settings(course, command_line_config(extra)))
+    print("\n".join(f.line() for f in findings))
+    ok = all(f.ok for f in findings)
+    print("grading can work here" if ok else "grading cannot work here: fix the lines marked ✘")
+    return 0 if ok else 1
 
 
 def cmd_roster_import(args: argparse.Namespace, extra: list[str]) -> int:
@@ -133,6 +152,11 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--assignment", action="append", metavar="NAME",
                    help="only this assignment (repeat for several; default: every one in source/)")
     d.set_defaults(func=cmd_demo)
+
+    dr = sub.add_parser("doctor", help="check everything grading needs on this machine (sandbox, no "
+                        "network, MNIST, TensorFlow, exchange, gradebook, Dask workers); exits 1 if not")
+    dr.add_argument("course", type=Path, nargs="?", default=Path("."), help="the course (default .)")
+    dr.set_defaults(func=cmd_doctor)
 
     r = sub.add_parser("roster", help="the class roster").add_subparsers(dest="action", required=True)
     ri = r.add_parser("import", help="add or update students (id, names, email) in the gradebook from a "
