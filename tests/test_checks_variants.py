@@ -279,3 +279,11 @@ def test_only_the_last_epoch_which_the_judge_re_scores_decides_an_effect(baselin
     nudged = _history([BASE_VAL[0] - 0.05, *BASE_VAL[1:]])
     result = check_variant(_of(VARIANTS["sigmoid"]), nudged, **baseline, variant="sigmoid")
     assert result.points(3) == 1.5 and "at least 0.01 below" in result.message, result.message
+
+
+def test_a_wrong_baseline_model_on_the_lessons_pipeline_is_said_as_such():
+    wrong_baseline = _model((100, 100), ("relu", "relu"))
+    result = check_variant(_of(VARIANTS["depth_3"]), _typical("depth_3"), wrong_baseline, _history(BASE_VAL),
+                           **_pipeline(), variant="depth_3")
+    assert result.score == 1 and "your baseline run is not the lesson's model" in result.message
+    assert "pipeline differs" not in result.message
