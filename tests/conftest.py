@@ -127,3 +127,17 @@ def browser() -> Iterator:
             yield b
         finally:
             b.close()
+
+
+@pytest.fixture
+def evidence_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty evidence folder that ``write`` writes into, with a fresh record of what it wrote."""
+    from autograder.evidence import write
+    from autograder.evidence.records import ENV_DIR
+
+    folder = tmp_path / "evidence"
+    folder.mkdir()
+    monkeypatch.setenv(ENV_DIR, str(folder))
+    monkeypatch.setattr(write, "_exported", {})
+    monkeypatch.setattr(write, "_calls", {})
+    return folder

@@ -74,16 +74,6 @@ def round_trip(tmp_path_factory) -> tuple[dict, dict, Path]:
     return live, load(folder), folder
 
 
-@pytest.fixture
-def evidence_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty evidence folder that ``write`` writes into, with a fresh record of what it wrote."""
-    folder = tmp_path / "evidence"
-    folder.mkdir()
-    monkeypatch.setenv(ENV_DIR, str(folder))
-    monkeypatch.setattr(evidence, "_exported", {})
-    return folder
-
-
 def test_numbers_and_strings_come_back_as_plain_values(round_trip):
     """ints, NumPy and tf.Tensor scalars come back as floats; a string as itself."""
     _, loaded, _ = round_trip

@@ -26,7 +26,7 @@ from autograder.checks import CheckResult, RecordedError, probes
 from autograder.evidence import read
 from autograder.evidence import write as evidence
 from autograder.evidence.read import load
-from autograder.evidence.records import ENV_DIR, FunctionCalls, FunctionEvidence, MissingEvidence, call_key
+from autograder.evidence.records import FunctionCalls, FunctionEvidence, MissingEvidence, call_key
 from autograder.grading import grade, require, run_check, var
 from autograder.host.cell_kinds import JUDGED_NOTE, PLAIN_NOTE, is_judged
 from tests.helpers import ROOT
@@ -38,17 +38,6 @@ SOURCE = ROOT / "tests" / "example_assignment" / "source" / ASSIGNMENT / f"{ASSI
 JUDGED = {"add_judged": 2.0, "squares_judged": 2.0, "model_judged": 3.0}
 PLAIN = {"squares_plain": 1.0}
 FULL = {**JUDGED, **PLAIN}
-
-
-@pytest.fixture
-def evidence_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty evidence folder that ``write`` writes into, with a fresh record of what it wrote."""
-    folder = tmp_path / "evidence"
-    folder.mkdir()
-    monkeypatch.setenv(ENV_DIR, str(folder))
-    monkeypatch.setattr(evidence, "_exported", {})
-    monkeypatch.setattr(evidence, "_calls", {})
-    return folder
 
 
 # --- arrays ----------------------------------------------------------------------------------
