@@ -26,6 +26,9 @@ c.Execute.execute_retries = 0
 # kernel in the sandbox instead of nbgrader's Execute, and the scores from a clean judge that
 # re-checks the kernel's evidence with the gradebook's trusted cells (autograder/host/preprocessors.py).
 # Everything else is nbgrader's stock pipeline, so the gradebook gets what nbgrader writes.
+# Before anything is graded or recorded: the machine checks of `mnist-autograder doctor` (MNIST,
+# the sandbox, the gradebook); when one fails, autograding stops with one message naming the fix.
+c.Autograde.exporter_class = "autograder.host.preflight.CheckedExporter"
 c.Autograde.sanitize_preprocessors = [
     "autograder.host.preprocessors.CheckSubmission",  # notes changed grade cells first
     "nbgrader.preprocessors.ClearOutput",

@@ -36,6 +36,24 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def free_ports(count: int) -> int:
+    """The first of ``count`` consecutive TCP ports on 127.0.0.1 that nothing listens on."""
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            first = s.getsockname()[1]
+        if first + count > 65535:
+            continue
+        try:
+            for port in range(first, first + count):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", port))
+            return first
+        except OSError:
+            continue
+    raise RuntimeError("no free consecutive ports on 127.0.0.1")
+
+
 def grading_settings(course: Path, **safe_grading: float):
     """The course's SafeGrading settings with some traits overridden (timeout=60, workers=2, ...)."""
     from autograder.host.settings import load_settings

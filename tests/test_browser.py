@@ -8,7 +8,8 @@ Formgrader's Autograde button grades both safely (sandboxed kernel, clean judge)
 written answers need manual grading. The Formgrader lists the second assignment too, and its
 Autograde button grades a complete submission of it with exercise 10's saved run handed in.
 An instructor's own plain nbgrader assignment beside ours is autograded as nbgrader would (5/5, 0/5).
-The instructor also sees the Create Assignment panel.
+The instructor also sees the Create Assignment panel, and after a roster import
+(python -m autograder roster import) Manage Students lists the students as "Last, First", not "None, None".
 Everything happens in a temporary copy of the course; screenshots go to artifacts/browser/
 (or $BROWSER_ARTIFACTS).
 
@@ -401,3 +402,51 @@ def test_instructor_create_assignment_panel(page, lab: Lab) -> None:
     }""")
     assert roles == ["Autograded answer", "Read-only", "Autograded tests"], roles
     shot(page, "10-create-assignment")
+
+
+def test_formgrader_shows_the_names_a_roster_import_brought_in(page, lab: Lab, tmp_path: Path) -> None:
+    """``python -m autograder roster import`` puts the roster's names and emails in Manage Students.
+
+    mallory is in the gradebook without a name, as nbgrader's autograde leaves every student it
+    meets ("None, None" in the Formgrader); after the import she, the other students who handed
+    work in, and a student who has handed in nothing are listed as "Last, First" with their emails.
+    """
+    from nbgrader.api import Gradebook
+    from nbgrader.utils import get_username
+
+    people = {FALLBACK_STUDENT: ("Ada", "Lovelace"), HOSTILE_STUDENT: ("Mallory", "Quinn"),
+              "emilie": ("Émilie", "du Châtelet")}  # emilie has submitted nothing
+    people.setdefault(get_username(), ("Rosalind", "Franklin"))  # who the student test submitted as
+    with Gradebook(f"sqlite:///{lab.course / 'gradebook.db'}") as gb:
+        gb.update_or_create_student(HOSTILE_STUDENT)  # as autograde added her (this test alone: now)
+
+    nbgrader_menu(page, "Formgrader")
+    fg = page.frame_locator("iframe[src*='formgrader']")
+    fg.locator("#main-table tr", has_text=ASSIGNMENT).wait_for()
+
+    def manage_students(listing: str) -> dict[str, tuple[str, str]]:
+        """Manage Students, loaded afresh until it lists ``listing``: each roster student's (name, email)."""
+        fg.get_by_role("link", name="Manage Students").click()
+        rows = fg.locator("#main-table tr").filter(has=fg.locator("td.id"))
+        rows.filter(has=fg.locator("td.id", has_text=re.compile(f"^{re.escape(listing)}$"))).wait_for()
+        return {row.locator("td.id").inner_text(): (row.locator("td.name").inner_text(),
+                                                    row.locator("td.email").inner_text())
+                for row in rows.all() if row.locator("td.id").inner_text() in people}
+
+    before = manage_students(HOSTILE_STUDENT)
+    assert before[HOSTILE_STUDENT] == ("None, None", "None"), before
+    shot(page, "14-students-before-roster-import")
+
+    roster = tmp_path / "roster.csv"
+    lines = [f"{sid},{first},{last},{sid}@uni.example\n" for sid, (first, last) in people.items()]
+    roster.write_text("id,first_name,last_name,email\n" + "".join(lines), encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "autograder", "roster", "import", os.fspath(roster),
+                           "--course", os.fspath(lab.course)], env=lab.env, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, f"roster import failed:\n{proc.stdout}\n{proc.stderr}"
+
+    shown = manage_students("emilie")  # only the roster has her: the page is the reloaded one
+    shot(page, "15-roster-names-in-formgrader")
+    assert shown == {sid: (f"{last}, {first}", f"{sid}@uni.example")
+                     for sid, (first, last) in people.items()}, shown
+    assert [sid for sid, (name, _) in shown.items() if "None" in name.split(", ")] == [], shown

@@ -200,3 +200,87 @@ def test_the_gradebook_url_is_the_one_nbgrader_itself_resolves(tmp_path: Path, u
                           timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == db_url(course)
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_init_writes_the_course_this_installation_carries_with_its_own_id(tmp_path: Path, capsys):
+    from autograder.__main__ import main
+    from autograder.host.course import TEMPLATE
+
+    course = tmp_path / "fall" / "course"
+    assert main(["init", str(course), "--course-id", "ml-101.fall_2027"]) == 0
+    assert "a new course in" in capsys.readouterr().out
+    assert course_config(course).CourseDirectory.course_id == "ml-101.fall_2027"
+    assert _tree(course / "source") == {k: v for k, v in _tree(TEMPLATE / "source").items()
+                                        if ".ipynb_checkpoints" not in k}
+    assert load_settings(course).timeout == load_settings(TEMPLATE).timeout
+
+
+@pytest.mark.parametrize("existing", ["nbgrader_config.py", "source", "gradebook.db"])
+def test_init_refuses_a_folder_that_holds_a_course_and_changes_nothing(tmp_path: Path, capsys, existing):
+    from autograder.__main__ import main
+
+    course = tmp_path / "course"
+    (course / "source" if existing == "source" else course).mkdir(parents=True)
+    if existing != "source":
+        (course / existing).write_text("the instructor's own")
+    before = _tree(course)
+    assert main(["init", str(course)]) == 2
+    err = capsys.readouterr().err
+    assert "already holds a course" in err and existing in err and "nothing was written" in err
+    assert _tree(course) == before and sorted(p.name for p in course.iterdir()) == [existing]
+
+
+@pytest.mark.parametrize("bad", ["has space", "a/b", "../up", "", "-dash-first"])
+def test_init_refuses_a_course_id_nbgraders_exchange_cannot_hold(tmp_path: Path, capsys, bad):
+    from autograder.__main__ import main
+
+    assert main(["init", str(tmp_path / "course"), f"--course-id={bad}"]) == 2
+    assert f"course id {bad!r}" in capsys.readouterr().err
+    assert not (tmp_path / "course").exists()
+
+
+def test_without_its_source_notebooks_the_installation_says_how_to_get_them_back(tmp_path, monkeypatch,
+                                                                                  capsys):
+    """`remove-solutions` on a copy of the wheel's course folder; then init refuses, saying why."""
+    from autograder.__main__ import main
+    from autograder.host import course as course_module
+
+    packaged = tmp_path / "site-packages" / "autograder" / "course_files"
+    shutil.copytree(ROOT / "source", packaged / "source")
+    shutil.copyfile(ROOT / "nbgrader_config.py", packaged / "nbgrader_config.py")
+    monkeypatch.setattr(course_module, "PACKAGED", packaged)
+    monkeypatch.setattr(course_module, "TEMPLATE", packaged)
+    assert main(["remove-solutions"]) == 0
+    assert not (packaged / "source").exists() and (packaged / "nbgrader_config.py").is_file()
+    assert "removed" in capsys.readouterr().out
+    assert main(["init", str(tmp_path / "course")]) == 2
+    assert "no longer carries the course's source notebooks" in capsys.readouterr().err
+    assert main(["remove-solutions"]) == 0  # again: nothing to do, said so
+
+
+def test_jupyter_config_gives_students_no_formgrader_and_instructors_everything(tmp_path: Path):
+    import json
+
+    from autograder.__main__ import main
+    from autograder.tools.lab import INSTRUCTOR_ONLY, LAB_PLUGINS, SERVER_EXTENSIONS
+
+    for role in ("student", "instructor"):
+        assert main(["jupyter-config", str(tmp_path / role), "--role", role]) == 0
+        server = json.loads((tmp_path / role / "jupyter_server_config.json").read_text())
+        page = json.loads((tmp_path / role / "labconfig" / "page_config.json").read_text())
+        on = {name for name, enabled in server["ServerApp"]["jpserver_extensions"].items() if enabled}
+        on |= {name for name, disabled in page["disabledExtensions"].items() if not disabled}
+        everything = set(SERVER_EXTENSIONS) | set(LAB_PLUGINS)
+        assert on == (everything - INSTRUCTOR_ONLY if role == "student" else everything), role
+
+
+def test_the_lab_outside_a_course_says_how_to_make_one(tmp_path: Path, monkeypatch, capsys):
+    from autograder.__main__ import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["lab", "--no-browser"]) == 2
+    assert "mnist-autograder init DIR" in capsys.readouterr().err

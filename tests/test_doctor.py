@@ -1,9 +1,9 @@
 """``mnist-autograder doctor``: every check grading needs, each failure made to happen for real.
 
 A bwrap that cannot create namespaces, MNIST never prepared, an unreachable database, a Dask
-worker without the data; and ``grade-all`` refusing, in one message and recording nothing,
-when the machine cannot grade.  The judge never tries to download MNIST: without it, it says
-so at once.
+worker without the data; and ``grade-all``, ``nbgrader autograde`` and the Formgrader's Autograde
+button refusing, in one message and recording nothing, when the machine cannot grade.  The
+judge never tries to download MNIST: without it, it says so at once.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -19,7 +20,7 @@ import pytest
 
 from autograder.host.doctor import check_data, check_gradebook, check_sandbox, check_scheduler, diagnose
 from autograder.host.settings import SafeGrading
-from tests.helpers import ROOT
+from tests.helpers import RELEASE_NOTEBOOK, ROOT
 
 pytestmark = pytest.mark.usefixtures("sandbox_tools")
 
@@ -147,3 +148,55 @@ def test_the_judge_without_mnist_says_so_at_once_instead_of_trying_to_download(t
 def test_diagnose_before_grading_skips_what_grading_does_not_need(tmp_path) -> None:
     names = [f.name for f in diagnose(_course(tmp_path), SafeGrading(), before_grading=True)]
     assert "TensorFlow" not in names and "exchange" not in names and "sandbox" in names
+
+
+@pytest.fixture
+def ungradable_course(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A course with ada's submission (and what an earlier grading left), on a machine without MNIST."""
+    course = _course(tmp_path)
+    handed_in = course / "submitted" / "ada" / "mnist_batch_size" / "mnist_batch_size.ipynb"
+    handed_in.parent.mkdir(parents=True)
+    shutil.copyfile(RELEASE_NOTEBOOK, handed_in)
+    earlier = course / "autograded" / "ada" / "mnist_batch_size" / "earlier-grading.txt"
+    earlier.parent.mkdir(parents=True)
+    earlier.write_text("what an earlier autograde left")
+    monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path / "empty"))
+    return course
+
+
+def _nothing_recorded(course: Path) -> None:
+    assert not (course / "gradebook.db").exists()  # no student, no submission, no grade
+    assert [p.name for p in (course / "autograded" / "ada" / "mnist_batch_size").iterdir()] == [
+        "earlier-grading.txt"]
+
+
+def test_nbgrader_autograde_refuses_in_one_message_and_records_nothing_when_the_machine_cannot_grade(
+        ungradable_course: Path) -> None:
+    from autograder.host.course import nbgrader_env
+
+    proc = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", "mnist_batch_size"],
+                          cwd=ungradable_course, env=nbgrader_env(), capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode != 0
+    said = [line for line in proc.stderr.splitlines() if "grading cannot work on this machine" in line]
+    assert len(said) == 1 and "prepare-data" in said[0] and "nothing was graded or recorded" in said[0]
+    assert "Traceback" not in proc.stderr
+    _nothing_recorded(ungradable_course)
+
+
+def test_the_formgraders_autograde_refuses_in_one_message_and_records_nothing(ungradable_course: Path,
+                                                                              monkeypatch) -> None:
+    """What the Formgrader's Autograde button calls: NbGraderAPI.autograde, in the server's process."""
+    from nbgrader.apps.api import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    from autograder.host.settings import course_config
+
+    monkeypatch.chdir(ungradable_course)
+    config = course_config(ungradable_course)
+    api = NbGraderAPI(CourseDirectory(config=config), config=config)
+    answer = api.autograde("mnist_batch_size", "ada")
+    assert answer["success"] is False
+    said = [line for line in answer["log"].splitlines() if "grading cannot work on this machine" in line]
+    assert len(said) == 1 and "MNIST" in said[0] and "prepare-data" in said[0]
+    _nothing_recorded(ungradable_course)

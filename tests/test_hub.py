@@ -21,7 +21,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,7 +34,7 @@ import pytest
 
 from tests.browser import SECOND, answered, autograde_in_formgrader, hostile, nbgrader_menu, wait_until_up
 from tests.browser import shot as save_shot
-from tests.helpers import ROOT, cell_messages
+from tests.helpers import ROOT, cell_messages, free_ports
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("prepared_mnist")]
 
@@ -69,24 +68,6 @@ class Hub:
 
 def shot(page, name: str) -> Path:
     return save_shot(page, ARTIFACTS, name)
-
-
-def free_ports(count: int) -> int:
-    """The first of ``count`` consecutive TCP ports on 127.0.0.1 that nothing listens on."""
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            first = s.getsockname()[1]
-        if first + count > 65535:
-            continue
-        try:
-            for port in range(first, first + count):
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", port))
-            return first
-        except OSError:
-            continue
-    raise RuntimeError("no free consecutive ports on 127.0.0.1")
 
 
 def as_user(user: str, *command: str) -> subprocess.CompletedProcess:
@@ -380,3 +361,8 @@ def test_a_student_cannot_reach_the_formgrader_or_anyone_elses_files(login, hub:
         tried = as_user(ADA, "ls" if path.is_dir() else "cat", os.fspath(path))
         assert tried.returncode != 0 and "Permission denied" in tried.stderr, (path, tried)
     assert as_user(ADA, "cat", os.fspath(hub.home(ADA) / COURSE_ID / ASSIGNMENT / NOTEBOOK)).returncode == 0
+    # Nor in the environment her server runs: the wheel's copy of the course has no source notebooks.
+    listing = "import autograder.host.course as c; print(sorted(p.name for p in c.PACKAGED.rglob('*')))"
+    found = as_user(ADA, os.fspath(hub.layout.python_env / "bin" / "python"), "-c", listing)
+    assert found.returncode == 0 and "nbgrader_config.py" in found.stdout, found
+    assert "ipynb" not in found.stdout, found

@@ -1,14 +1,17 @@
 """Runs on the host: an nbgrader course on disk, and nbgrader's own commands run in it.
 
 A course directory holds ``nbgrader_config.py``, ``source/``, ``release/``, ``submitted/``,
-``autograded/``, ``feedback/`` and the gradebook, as nbgrader lays it out.  The demo, the
-``grade`` command and the tests make throwaway courses with this project's config and source
-(:func:`make_course`), each with its own gradebook; class grading runs in the real course.
+``autograded/``, ``feedback/`` and the gradebook, as nbgrader lays it out.  This installation
+carries one course's files (:data:`TEMPLATE`: in the wheel, or the checkout it runs from);
+``mnist-autograder init`` writes them as a new course (:func:`init_course`).  The demo, the
+``grade`` command and the tests make throwaway courses from them (:func:`make_course`), each with
+its own gradebook; class grading runs in the real course.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -16,13 +19,64 @@ from pathlib import Path
 
 import nbformat
 
-ROOT = Path(__file__).resolve().parents[2]  # this repository: itself a course directory
+CHECKOUT = Path(__file__).resolve().parents[2]  # a checkout of the project is itself a course directory
+PACKAGED = Path(__file__).resolve().parents[1] / "course_files"  # the wheel's copy of it (setup.py)
+TEMPLATE_FILES = ("nbgrader_config.py", "jupyterhub_config.py", "source")  # what the wheel carries
 DEFAULT_ASSIGNMENT = "mnist_batch_size"
 STUDENT = "student"
+COURSE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")  # a folder name in nbgrader's exchange
 
 
 class GradingError(RuntimeError):
     """Grading itself could not happen (as opposed to a submission scoring low)."""
+
+
+def _template() -> Path:
+    """Where this installation's course files are: the wheel's copy, else the checkout it runs from."""
+    for place in (PACKAGED, CHECKOUT):
+        if (place / "nbgrader_config.py").is_file() and (place / "source").is_dir():
+            return place
+    return PACKAGED  # removed (`remove-solutions`): commands that need it say so (require_template)
+
+
+TEMPLATE = _template()
+
+
+def require_template() -> Path:
+    """:data:`TEMPLATE`, or GradingError saying how to get it back when its source notebooks are gone."""
+    if not (TEMPLATE / "source").is_dir():
+        raise GradingError(f"this installation no longer carries the course's source notebooks ({TEMPLATE}; "
+                           "removed by `mnist-autograder remove-solutions`): reinstall the package "
+                           "where only instructors can read it, or work in an existing course (--course)")
+    return TEMPLATE
+
+
+def init_course(course: Path, course_id: str | None = None) -> Path:
+    """Write a new course directory at ``course``: the course's nbgrader_config.py and source/.
+
+    Refuses (GradingError) a folder that already holds a course's config, sources or gradebook,
+    so nothing of an existing course is overwritten.  ``course_id`` replaces the template's.
+    """
+    template = require_template()
+    course = Path(course).resolve()
+    taken = [name for name in ("nbgrader_config.py", "source", "gradebook.db") if (course / name).exists()]
+    if taken or course.is_file():
+        raise GradingError(f"{course} already holds a course ({', '.join(taken) or 'a file'}): nothing "
+                           "was written; choose a new folder, or work in that course as it is")
+    config = (template / "nbgrader_config.py").read_text()
+    if course_id is not None:
+        if not COURSE_ID.fullmatch(course_id):
+            raise GradingError(f"course id {course_id!r} is not usable as a folder name in nbgrader's "
+                               "exchange: use letters, digits, '-', '_' or '.' (at most 64)")
+        line = re.compile(r'^c\.CourseDirectory\.course_id = ".*"$', re.MULTILINE)
+        config, found = line.subn(f"c.CourseDirectory.course_id = {course_id!r}", config)
+        if found != 1:
+            raise GradingError(f"{template / 'nbgrader_config.py'} sets no course_id to replace")
+    course.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(template / "source", course / "source",
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    (course / "nbgrader_config.py").write_text(config)  # last: a course cut short is refused, not half-made
+    return course
 
 
 def nbgrader_env() -> dict[str, str]:
@@ -55,14 +109,16 @@ def own_config(config: str, db_url: str | None = None) -> str:
             f"c.CourseDirectory.db_url = {url}\n")
 
 
-def make_course(course: Path, assignment: str = DEFAULT_ASSIGNMENT, source_root: Path = ROOT,
+def make_course(course: Path, assignment: str = DEFAULT_ASSIGNMENT, source_root: Path | None = None,
                 db_url: str | None = None) -> None:
     """A new course directory with ``source_root``'s config and ``assignment`` generated.
 
+    ``source_root`` is a course directory, by default this installation's (:data:`TEMPLATE`).
     Its root is its own folder and its gradebook ``db_url``, by default SQLite in the new course
     (wherever it is copied to), never the ones the copied config (or ``NBGRADER_DB_URL``) names:
     it writes only to itself.
     """
+    source_root = source_root or require_template()
     course.mkdir(parents=True, exist_ok=True)
     config = (source_root / "nbgrader_config.py").read_text()
     (course / "nbgrader_config.py").write_text(own_config(config, db_url))

@@ -4,7 +4,8 @@ Each check really does what grading does: it starts a sandbox (bubblewrap's name
 no network), reads the prepared MNIST as the grading user sees it, imports TensorFlow inside
 the sandbox, opens the course's exchange and gradebook, and asks a configured Dask scheduler's
 workers whether they have the data.  ``mnist-autograder doctor`` prints one line per check;
-``grade-all`` runs the same checks first and grades nothing when one fails.
+``grade-all``, and nbgrader's own Autograde (the Formgrader's button, ``nbgrader autograde``:
+:mod:`autograder.host.preflight`), run the grading checks first and grade nothing when one fails.
 """
 
 from __future__ import annotations

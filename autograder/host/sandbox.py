@@ -6,9 +6,10 @@ names: nothing of the grading process's environment (an instructor's API token, 
 password) reaches either.  Neither has a network, not even the host's 127.0.0.1: nbgrader talks
 to the kernel over Unix sockets in its runtime folder (:func:`connection`), the judge over its
 standard input and output.  Both see the operating system and Python (read-only), the
-``autograder`` and ``mnist_ref`` packages and the prepared MNIST data (read-only), and a
-private, size-limited /tmp; the course directory (gradebook, source/ with solutions and hidden
-tests, release/, other students, autograded/) is not there at all.
+``autograder`` and ``mnist_ref`` packages (without the course's source notebooks a wheel
+carries) and the prepared MNIST data (read-only), and a private, size-limited /tmp; the course
+directory (gradebook, source/ with solutions and hidden tests, release/, other students,
+autograded/) is not there at all.
 
 The kernel works in a size-limited folder of its own at its submission's path: a copy of the
 regular files handed in (:func:`copy_handed_in`: links and special files are left out, trained
@@ -30,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.evidence.records import ENV_DIR, SAVED_RUN
+from autograder.host.course import PACKAGED
 from autograder.host.exchange import Refused, open_regular
 from mnist_ref.offline_data import tfds_data_dir
 
@@ -164,6 +166,8 @@ def _base_argv(limits: Limits, env: Mapping[str, str]) -> list[str]:
     ]
     for package in PACKAGES:
         argv += ["--ro-bind", str(PROJECT / package), str(PROJECT / package)]
+    if PACKAGED.is_dir():  # the wheel's copy of the course, solutions and all: an empty folder here
+        argv += ["--perms", "0555", "--size", "4096", "--tmpfs", str(PACKAGED.resolve())]
     if (data / "mnist").is_dir():
         argv += ["--ro-bind", str(data / "mnist"), str(data / "mnist")]
     return argv

