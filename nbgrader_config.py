@@ -72,6 +72,12 @@ c.ExchangeFactory.collect = "autograder.host.exchange.SafeCollect"
 c.ExchangeFactory.release_feedback = "autograder.host.exchange.SafeReleaseFeedback"
 c.ExchangeFactory.fetch_feedback = "autograder.host.exchange.SafeFetchFeedback"
 
+# Feedback on submit: `mnist-autograder feedback-service` (on `make hub`, a JupyterHub service run
+# as the instructor) grades each new submission in the exchange and releases that student's
+# feedback within minutes.  Off until switched on here; .assignments (default: all),
+# .runs_per_day (3) and .poll_seconds (5) are in autograder/host/settings.py.
+c.FeedbackOnSubmit.enabled = False
+
 # Feedback shows each check's message and score, never the hidden tests' code (nbgrader shows
 # it by default, nbgrader issue #1363).  To show it: c.HideHiddenTests.enabled = False
 c.GenerateFeedback.preprocessors = [

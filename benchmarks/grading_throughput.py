@@ -71,10 +71,8 @@ for _path in glob.glob("../../../*.db") + glob.glob("/home/*/*.db"):  # the grad
 '''
 
 
-def make_class(work: Path, students: int) -> Path:
-    """A course with ``students`` submissions, cycling through KINDS; returns the course."""
-    course = work / "class"
-    make_course(course, ASSIGNMENT)
+def kind_notebooks(work: Path) -> dict[str, Path]:
+    """One notebook of each of KINDS, written into ``work`` where needed."""
     release = cell_sources(RELEASE)
     training = {gid: release[gid] for gid, src in cell_sources(SOURCE).items()
                 if "train_model(" in src and src != release[gid]}
@@ -82,7 +80,14 @@ def make_class(work: Path, students: int) -> Path:
     first = "sizes_and_scale"  # the first cell a student writes
     hostile = replace_cells(partial, {first: HOSTILE + "\n" + cell_sources(SOURCE)[first]},
                             work / "hostile.ipynb")
-    notebooks = {"complete": SOURCE, "partial": partial, "blank": RELEASE, "hostile": hostile}
+    return {"complete": SOURCE, "partial": partial, "blank": RELEASE, "hostile": hostile}
+
+
+def make_class(work: Path, students: int) -> Path:
+    """A course with ``students`` submissions, cycling through KINDS; returns the course."""
+    course = work / "class"
+    make_course(course, ASSIGNMENT)
+    notebooks = kind_notebooks(work)
     for i in range(students):
         kind = KINDS[i % len(KINDS)]
         submit(course, ASSIGNMENT, f"{i:03d}-{kind}", notebooks[kind])

@@ -48,13 +48,13 @@ def answered(release: Path, target: Path) -> Path:
     return target
 
 
-def hostile(release: Path, target: Path) -> Path:
-    """Mallory's notebook: the solution without its training runs, every kernel check patched to full marks.
+# The grade cells that need a trained model: 0 points for work whose training runs are left undone.
+NOT_TRAINED = ("training_history", "test_evaluation", "exercise6_batch_size", "exercise6_full_batch",
+               "exercise7_batch_size", "batch_size_trend")
 
-    The cells that train a model (the solution cells that call ``train_model(``) keep the
-    release's stub, so no model is trained; the first cell she completes replaces the checks in
-    her kernel, so her own grade cells print full marks.
-    """
+
+def untrained(release: Path, target: Path) -> Path:
+    """The solution without its training runs: cells that call ``train_model(`` keep the release's stub."""
     from autograder.tools.samples import cell_sources, replace_cells
 
     nb = nbformat.read(release, as_version=4)
@@ -63,9 +63,19 @@ def hostile(release: Path, target: Path) -> Path:
     source, stubs = cell_sources(SOURCE_NOTEBOOK), cell_sources(release)
     training = {gid: stubs[gid] for gid in solutions if "train_model(" in source[gid]}
     assert sorted(training) == ["exercise6_run", "exercise7_run", "long_run", "main_run"], sorted(training)
-    replace_cells(answered(release, target), training, target)
+    return replace_cells(answered(release, target), training, target)
+
+
+def hostile(release: Path, target: Path) -> Path:
+    """Mallory's notebook: the solution without its training runs, every kernel check patched to full marks.
+
+    No model is trained (:func:`untrained`); the first cell she completes replaces the checks in
+    her kernel, so her own grade cells print full marks.
+    """
+    untrained(release, target)
     nb = nbformat.read(target, as_version=4)
-    first = next(c for c in nb.cells if c.metadata["nbgrader"]["grade_id"] == solutions[0])
+    first = next(c for c in nb.cells
+                 if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code")
     first.source = PATCH_CHECKS + first.source
     nbformat.write(nb, target)
     return target

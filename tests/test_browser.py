@@ -34,6 +34,7 @@ import pytest
 
 from tests.browser import (
     CHROMIUM,
+    NOT_TRAINED,
     SECOND,
     answered,
     autograde_in_formgrader,
@@ -54,8 +55,7 @@ COURSE_ID = "mnist-batch-size"
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 FALLBACK_STUDENT = "ada"
 HOSTILE_STUDENT = "mallory"
-NOT_DONE = ("training_history", "test_evaluation", "exercise6_batch_size", "exercise6_full_batch",
-            "exercise7_batch_size", "batch_size_trend")  # mallory trains no model
+NOT_DONE = NOT_TRAINED  # mallory trains no model
 DONE = ("validation_split_size", "scaling", "architecture", "compile_settings")  # her data and model
 WRITTEN_ANSWERS = ["exercise6_answer", "exercise7_answer"]  # markdown, graded by hand
 ARTIFACTS = Path(os.environ.get("BROWSER_ARTIFACTS", ROOT / "artifacts" / "browser"))

@@ -200,3 +200,17 @@ def test_the_formgraders_autograde_refuses_in_one_message_and_records_nothing(un
     said = [line for line in answer["log"].splitlines() if "grading cannot work on this machine" in line]
     assert len(said) == 1 and "MNIST" in said[0] and "prepare-data" in said[0]
     _nothing_recorded(ungradable_course)
+
+
+def test_nbgraders_extensions_turned_off_for_this_user_are_named_with_the_fix(tmp_path, monkeypatch) -> None:
+    from autograder.host.doctor import check_extensions
+
+    monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(tmp_path / "jupyter"))
+    monkeypatch.delenv("JUPYTER_CONFIG_PATH", raising=False)
+    assert check_extensions().ok  # as nbgrader installs itself: every extension on
+    (tmp_path / "jupyter").mkdir()
+    (tmp_path / "jupyter" / "jupyter_server_config.json").write_text(
+        '{"ServerApp": {"jpserver_extensions": {"nbgrader.server_extensions.formgrader": false}}}')
+    finding = check_extensions()
+    assert not finding.ok and "nbgrader.server_extensions.formgrader not enabled" in finding.detail
+    assert "mnist-autograder lab" in finding.detail and "jupyter-config" in finding.detail

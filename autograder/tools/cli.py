@@ -7,6 +7,7 @@ short flags and nbgrader-style ``--SafeGrading.timeout=600`` arguments override 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -78,6 +79,43 @@ def cmd_jupyter_config(args: argparse.Namespace, extra: list[str]) -> int:
     write_config(args.folder, instructor=args.role == "instructor")
     print(f"jupyter-config: {args.folder} ({args.role}); give it to the {args.role}s' servers as "
           "JUPYTER_CONFIG_PATH")
+    return 0
+
+
+def cmd_feedback_service(args: argparse.Namespace, extra: list[str]) -> int:
+    """Feedback on submit: grade new submissions and release their feedback (until stopped, or --once)."""
+    import logging
+    import signal
+    import threading
+
+    from autograder.host.feedback_service import FeedbackService
+
+    service = FeedbackService(args.course, command_line_config(extra))
+    if args.status:
+        for job in service.queue.jobs():
+            print(f"{job.state:<8} {job.student:<24} {job.assignment:<24} {job.message}")
+        return 0
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    if args.once:
+        if not service.settings.enabled:
+            raise GradingError("feedback on submit is off for this course: set c.FeedbackOnSubmit.enabled "
+                               "= True in its nbgrader_config.py (or --FeedbackOnSubmit.enabled=True)")
+        while service.scan() or service.run_ready():
+            pass
+        return 0
+    stop = threading.Event()
+    if os.environ.get("JUPYTERHUB_SERVICE_URL"):  # run by JupyterHub with a URL: the queue's page too
+        from autograder.host.feedback_page import serve_page
+
+        threading.Thread(target=service.serve, args=(stop,), name="feedback", daemon=True).start()
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        serve_page(service.queue)
+        return 0
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        service.serve(stop)
+    except KeyboardInterrupt:
+        pass
     return 0
 
 
@@ -225,6 +263,13 @@ def build_parser() -> argparse.ArgumentParser:
     ri.add_argument("--course", type=Path, default=Path("."), help="the course directory (default .)")
     ri.add_argument("--id-column", help="Canvas's column holding the nbgrader ids (default 'SIS Login ID')")
     ri.set_defaults(func=cmd_roster_import)
+
+    fs = sub.add_parser("feedback-service", help="feedback on submit: grade each new submission in the "
+                        "exchange and release its feedback (c.FeedbackOnSubmit in the course's config)")
+    fs.add_argument("course", type=Path, nargs="?", default=Path("."), help="the course (default .)")
+    fs.add_argument("--once", action="store_true", help="give the feedback that may run now, then stop")
+    fs.add_argument("--status", action="store_true", help="print the queue: waiting, grading, done, failed")
+    fs.set_defaults(func=cmd_feedback_service)
 
     jc = sub.add_parser("jupyter-config", help="write a Jupyter config folder for instructors' or "
                         "students' servers on a hub (nbgrader's extensions; no Formgrader for students)")

