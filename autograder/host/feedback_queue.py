@@ -129,7 +129,16 @@ class FeedbackQueue:
             return [Job(*row) for row in db.execute("SELECT * FROM jobs ORDER BY seen").fetchall()]
 
 
+def inbound_parts(inbound_name: str) -> tuple[str, str, str] | None:
+    """(student, assignment, time stamp) of an inbound folder name, STUDENT+ASSIGNMENT+TIMESTAMP+RANDOM.
+
+    Split from the right, as nbgrader's collect does, so a student id may hold a '+'.
+    """
+    parts = inbound_name.rsplit("+", 3)
+    return (parts[0], parts[1], parts[2]) if len(parts) == 4 else None
+
+
 def stamp(inbound_name: str) -> str:
-    """The sortable time stamp of an inbound folder name (STUDENT+ASSIGNMENT+TIMESTAMP+RANDOM)."""
-    parts = inbound_name.rsplit("+", 2)
-    return parts[1] if len(parts) == 3 else ""
+    """The sortable time stamp of an inbound folder name ('' when it is not one)."""
+    parts = inbound_parts(inbound_name)
+    return parts[2] if parts else ""

@@ -23,7 +23,7 @@ from traitlets.config import Config
 from autograder.host.classroom import grade_all
 from autograder.host.course import GradingError
 from autograder.host.exchange import student_id_problem
-from autograder.host.feedback_queue import FeedbackQueue, Job, stamp
+from autograder.host.feedback_queue import FeedbackQueue, Job, inbound_parts, stamp
 from autograder.host.settings import FeedbackOnSubmit, course_config, db_url, exchange_root
 
 QUEUE_FILE = Path(".feedback") / "queue.sqlite"
@@ -68,8 +68,8 @@ class FeedbackService:
             return 0
         wanted, new = self.assignments(), 0
         for entry in sorted(inbound.iterdir()):
-            parts = entry.name.rsplit("+", 3)
-            if len(parts) != 4 or parts[1] not in wanted or student_id_problem(parts[0]):
+            parts = inbound_parts(entry.name)
+            if parts is None or parts[1] not in wanted or student_id_problem(parts[0]):
                 continue  # not for this service (collect refuses, and logs, odd names itself)
             new += self.queue.saw(parts[0], parts[1], entry.name)
         return new
