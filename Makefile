@@ -55,7 +55,7 @@ demo: data sandbox-tools
 lab: data
 	$(PY) -m autograder.tools.lab $(LAB_ARGS)
 
-# The course on JupyterHub (autograder/tools/hub.py), on 127.0.0.1:8000; HUB_ARGS e.g. --dev --port 8010
+# The course on JupyterHub (autograder/tools/hub/), on 127.0.0.1:8000; HUB_ARGS e.g. --dev --port 8010
 hub: data sandbox-tools hub-tools
 	$(PY) -m autograder.tools.hub $(HUB_ARGS)
 

