@@ -1,4 +1,4 @@
-"""The decoded-MNIST cache: bit-identical to a fresh decode, never used when damaged or mocked.
+"""The decoded-MNIST cache: bit-identical to a fresh decode, never used when damaged or not prepared.
 
 Fast tests use a folder laid out like a prepared dataset with tiny synthetic arrays (and a
 stand-in for the decoder); tests marked ``mnist`` use the real prepared dataset.
@@ -32,8 +32,13 @@ def same(a: Decoded, b: Decoded) -> bool:
 
 
 def leftovers(folder: Path) -> list[str]:
-    """Temporary files a writer left behind."""
-    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))
+    """Temporary folders a writer left behind."""
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith(f".{decoded_cache.CACHE_NAME}"))
+
+
+def contents(folder: Path) -> dict[str, bytes]:
+    """Every file of a cache folder, by name."""
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
 
 
 @pytest.fixture
@@ -53,16 +58,16 @@ def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> SimpleNamespace:
 
 @pytest.fixture
 def read_only(fake: SimpleNamespace, monkeypatch: pytest.MonkeyPatch):
-    """The fake dataset's folder made unwritable (chmod, and for root: creating files there fails)."""
+    """The fake dataset's folder made unwritable (chmod, and for root: creating folders there fails)."""
     fake.dir.chmod(0o555)
-    real_mkstemp = tempfile.mkstemp
+    real_mkdtemp = tempfile.mkdtemp
 
-    def mkstemp(*args, dir=None, **kwargs):
+    def mkdtemp(*args, dir=None, **kwargs):
         if dir is not None and Path(dir) == fake.dir:
             raise PermissionError(errno.EACCES, "Permission denied", str(dir))
-        return real_mkstemp(*args, dir=dir, **kwargs)
+        return real_mkdtemp(*args, dir=dir, **kwargs)
 
-    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
+    monkeypatch.setattr(tempfile, "mkdtemp", mkdtemp)
     yield fake
     fake.dir.chmod(0o755)
 
@@ -84,7 +89,7 @@ def test_round_trip_is_bit_identical(tmp_path: Path):
 
 def test_load_decodes_once_then_every_later_load_reads_the_cache(fake):
     assert same(decoded_cache.load(fake.dir), fake.arrays)
-    assert fake.decodes == [fake.dir] and fake.path.is_file()
+    assert fake.decodes == [fake.dir] and fake.path.is_dir()
     for _ in range(2):
         assert same(decoded_cache.load(fake.dir), fake.arrays)
     assert len(fake.decodes) == 1
@@ -92,34 +97,35 @@ def test_load_decodes_once_then_every_later_load_reads_the_cache(fake):
 
 # ---------------------------------------------------------------- damage
 
-def _truncate(path: Path, keep: float) -> None:
-    data = path.read_bytes()
-    path.write_bytes(data[: int(len(data) * keep)])
+def _rewrite(path: Path, change) -> None:
+    path.write_bytes(change(path.read_bytes()))
 
 
-def _flip(path: Path, where: str) -> None:
-    """Flip one bit of the image data, of the labels (last array's last byte) or of the header."""
+def _flip(cache: Path, where: str) -> None:
+    """Flip one bit of the image data, of the labels (last array's last byte) or of the key."""
+    path = cache / {"image": "x_train.npy", "label": "y_test.npy", "key": decoded_cache.KEY_NAME}[where]
     data = bytearray(path.read_bytes())
     if where == "image":
         index = len(data) // 2
     elif where == "label":
         index = len(data) - 1
-    else:  # a digit of the recorded train split size in the JSON header
+    else:  # a digit of the recorded train split size
         index = data.index(b'"train": ') + len(b'"train": ')
     data[index] ^= 0x01
     path.write_bytes(bytes(data))
 
 
 DAMAGE = {
-    "empty file": lambda p: _truncate(p, 0.0),
-    "cut in the header": lambda p: p.write_bytes(p.read_bytes()[:40]),
-    "cut in the data": lambda p: _truncate(p, 0.7),
-    "one byte short": lambda p: p.write_bytes(p.read_bytes()[:-1]),
-    "bytes appended": lambda p: p.write_bytes(p.read_bytes() + b"\0" * 64),
+    "empty image file": lambda p: _rewrite(p / "x_train.npy", lambda b: b""),
+    "cut in the array header": lambda p: _rewrite(p / "x_train.npy", lambda b: b[:40]),
+    "cut in the data": lambda p: _rewrite(p / "x_train.npy", lambda b: b[: int(len(b) * 0.7)]),
+    "one byte short": lambda p: _rewrite(p / "y_test.npy", lambda b: b[:-1]),
+    "bytes appended": lambda p: _rewrite(p / "x_test.npy", lambda b: b + b"\0" * 64),
     "altered image byte": lambda p: _flip(p, "image"),
     "altered label byte": lambda p: _flip(p, "label"),
-    "altered header": lambda p: _flip(p, "header"),
-    "not a cache": lambda p: p.write_bytes(b"PK\x03\x04 something else entirely"),
+    "altered key": lambda p: _flip(p, "key"),
+    "key not JSON": lambda p: _rewrite(p / decoded_cache.KEY_NAME, lambda b: b"{not json"),
+    "not an array file": lambda p: _rewrite(p / "x_train.npy", lambda b: b"PK\x03\x04 a zip file"),
 }
 
 
@@ -181,14 +187,14 @@ def test_an_unwritable_folder_falls_back_to_decoding_silently(read_only, caplog)
 def test_a_damaged_cache_in_an_unwritable_folder_is_not_used_and_named_once(fake, caplog, monkeypatch):
     write_cache(fake.path, synthetic(seed=1), source_key(fake.dir))
     _flip(fake.path, "image")
-    damaged = fake.path.read_bytes()
+    damaged = contents(fake.path)
     monkeypatch.setattr(decoded_cache, "write_cache", _refuse)
     with caplog.at_level(logging.WARNING):
         assert same(decoded_cache.load(fake.dir), fake.arrays)
     (warning,) = cache_warnings(caplog)
     assert str(fake.path) in warning and "checksum mismatch" in warning
     assert "Fix: delete it, or run `python -m mnist_ref prepare-data`" in warning
-    assert fake.path.read_bytes() == damaged
+    assert contents(fake.path) == damaged
 
 
 def _refuse(path, *_args) -> None:
@@ -204,35 +210,34 @@ def test_prepare_data_reports_an_unwritable_cache_instead_of_failing(read_only):
 
 # ---------------------------------------------------------------- concurrency
 
-def test_concurrent_writers_never_leave_a_broken_file(fake):
-    """Threads rewrite the cache with different contents while another keeps reading it."""
-    versions = [synthetic(seed) for seed in range(4)]
+def test_concurrent_writers_never_leave_a_broken_cache(fake):
+    """Threads rewrite the cache (the same arrays, as every writer of one dataset does) while another
+    keeps reading it: every read finds whole arrays or none."""
     source = source_key(fake.dir)
     done = threading.Event()
-    seen: list[int] = []
+    reads: list[bool] = []
     errors: list[BaseException] = []
 
-    def write(arrays: Decoded) -> None:
+    def write() -> None:
         try:
             for _ in range(15):
-                write_cache(fake.path, arrays, source)
+                write_cache(fake.path, fake.arrays, source)
         except BaseException as exc:
             errors.append(exc)
 
     def read() -> None:
         while not done.is_set():
             try:
-                got = read_cache(fake.path, source)
+                reads.append(same(read_cache(fake.path, source), fake.arrays))
             except FileNotFoundError:
                 continue
             except BaseException as exc:
                 errors.append(exc)
                 return
-            seen.append(next(i for i, v in enumerate(versions) if same(got, v)))
 
     reader = threading.Thread(target=read)
     reader.start()
-    writers = [threading.Thread(target=write, args=(v,)) for v in versions]
+    writers = [threading.Thread(target=write) for _ in range(4)]
     for t in writers:
         t.start()
     for t in writers:
@@ -240,8 +245,8 @@ def test_concurrent_writers_never_leave_a_broken_file(fake):
     done.set()
     reader.join()
     assert errors == []
-    assert seen, "the reader never saw a file"
-    assert any(same(read_cache(fake.path, source), v) for v in versions)
+    assert reads and all(reads), "the reader never saw a cache, or saw other arrays"
+    assert same(read_cache(fake.path, source), fake.arrays)
     assert leftovers(fake.dir) == []
 
 
@@ -250,62 +255,50 @@ import sys
 from pathlib import Path
 import numpy as np
 from mnist_ref.decoded_cache import Decoded, cache_path, source_key, write_cache
-folder, seed = Path(sys.argv[1]), int(sys.argv[2])
+folder = Path(sys.argv[1])
 {inspect.getsource(synthetic)}
 for _ in range(20):
-    write_cache(cache_path(folder), synthetic(seed), source_key(folder))
+    write_cache(cache_path(folder), synthetic(), source_key(folder))
 """
 
 
-def test_concurrent_processes_never_leave_a_broken_file(fake):
-    """Two processes build the same cache at once; every read in between sees a whole file."""
+def test_concurrent_processes_never_leave_a_broken_cache(fake):
+    """Two processes build the same cache at once; every read in between finds whole arrays or none."""
     source = source_key(fake.dir)
-    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(fake.dir), str(seed)], cwd=ROOT,
-                              stderr=subprocess.PIPE, text=True) for seed in (1, 2)]
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(fake.dir)], cwd=ROOT,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
     reads = 0
     while any(p.poll() is None for p in procs):
         try:
             got = read_cache(fake.path, source)
         except FileNotFoundError:
             continue
-        assert same(got, synthetic(1)) or same(got, synthetic(2))
+        assert same(got, fake.arrays)
         reads += 1
     for p in procs:
         assert p.wait() == 0, p.stderr.read()
-    got = read_cache(fake.path, source)
-    assert same(got, synthetic(1)) or same(got, synthetic(2))
+    assert same(read_cache(fake.path, source), fake.arrays)
     assert leftovers(fake.dir) == []
-    print(f"{reads} whole files read while two processes wrote")
+    print(f"{reads} whole caches read while two processes wrote")
 
 
 # ---------------------------------------------------------------- TFDS's mock data
 
-def test_tfds_is_not_reported_mocked_when_it_is_not():
-    import tensorflow_datasets  # noqa: F401 - imported, not patched
-
-    assert not decoded_cache.tfds_is_mocked()
-
-
-def test_mock_data_never_reads_or_writes_the_cache(mock_mnist: int, tmp_path: Path, monkeypatch):
-    """Under tfds.testing.mock_data a valid cache of other images sits in the data dir: not used."""
+def test_a_folder_without_shard_files_is_never_cached_so_mock_data_comes_from_tfds(mock_mnist: int):
+    """tfds.testing.mock_data reads a folder with no shard files (conftest's mock_mnist): not a prepared
+    dataset, so the cache is neither read nor written and the data is the mock's."""
     from mnist_ref.data import load_arrays
+    from mnist_ref.offline_data import prepared_dataset_dir
 
-    folder = fake_dataset(tmp_path / "real", n_train=mock_mnist, n_test=mock_mnist)
-    poison = Decoded(np.full((mock_mnist, 28, 28, 1), 255, np.uint8), np.full(mock_mnist, 7, np.int64),
-                     np.full((mock_mnist, 28, 28, 1), 255, np.uint8), np.full(mock_mnist, 7, np.int64))
-    write_cache(cache_path(folder), poison, source_key(folder))
-    before = cache_path(folder).read_bytes()
-    monkeypatch.setenv("TFDS_DATA_DIR", str(folder.parents[1]))
-    assert decoded_cache.tfds_is_mocked()
+    assert source_key(prepared_dataset_dir()) is None
     load_arrays.cache_clear()
     try:
         arrays = load_arrays()
     finally:
         load_arrays.cache_clear()
-    x_test = arrays.x_test.numpy()
-    assert x_test.shape == (mock_mnist, 28, 28, 1) and not np.all(x_test == 1.0)
-    assert not np.all(arrays.y_test.numpy() == 7)
-    assert cache_path(folder).read_bytes() == before
+    assert arrays.x_test.shape == (mock_mnist, 28, 28, 1)
+    assert not cache_path(prepared_dataset_dir()).exists()
+    assert decoded_cache.load_if_cached(prepared_dataset_dir()) is None
 
 
 # ---------------------------------------------------------------- the real dataset
@@ -356,11 +349,11 @@ def test_prepare_data_builds_verifies_and_repairs_the_cache(prepared_mnist: Path
     assert "decoded arrays cached in" in prepare(None, data_dir)
     decoded_cache.ensure(prepared_mnist)
     # Same dataset files, same arrays: byte for byte the same cache as the shared one.
-    assert cache_path(folder).read_bytes() == cache_path(prepared_mnist).read_bytes()
+    assert contents(cache_path(folder)) == contents(cache_path(prepared_mnist))
     assert "nothing to do" in prepare(None, data_dir)
     _flip(cache_path(folder), "image")
     assert "decoded arrays cached in" in prepare(None, data_dir)
-    assert cache_path(folder).read_bytes() == cache_path(prepared_mnist).read_bytes()
+    assert contents(cache_path(folder)) == contents(cache_path(prepared_mnist))
     assert leftovers(folder) == []
 
 

@@ -50,7 +50,9 @@ def test_builds_tfds_mnist_301_with_the_download_splits_and_features(built):
         + [f"mnist/3.0.1/{n}" for n in ("dataset_info.json", "features.json",
                                         "mnist-test.tfrecord-00000-of-00001",
                                         "mnist-train.tfrecord-00000-of-00001",
-                                        "mnist_ref-decoded.bin")]  # mnist_ref.decoded_cache
+                                        "mnist_ref-decoded")]  # mnist_ref.decoded_cache, its files:
+        + [f"mnist/3.0.1/mnist_ref-decoded/{n}" for n in ("key.json", "x_test.npy", "x_train.npy",
+                                                          "y_test.npy", "y_train.npy")]
     )
 
 

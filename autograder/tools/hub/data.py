@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -22,8 +23,7 @@ def share_dataset(layout: HubLayout) -> Path:
     target = prepared_dataset_dir(layout.data)
     if tfds_data_dir().resolve() == layout.data.resolve():
         return layout.data
-    files = {p.name: p.stat().st_size for p in source.iterdir() if p.is_file()}
-    if target.is_dir() and {p.name: p.stat().st_size for p in target.iterdir() if p.is_file()} == files:
+    if target.is_dir() and file_sizes(target) == file_sizes(source):
         return layout.data
     partial = target.with_name(target.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
@@ -33,3 +33,8 @@ def share_dataset(layout: HubLayout) -> Path:
     readable_to_all(layout.data)
     return layout.data
 
+
+
+def file_sizes(folder: Path) -> dict[str, int]:
+    """Every file under ``folder`` (the cache's arrays in their sub-folder too) and its size."""
+    return {os.fspath(p.relative_to(folder)): p.stat().st_size for p in folder.rglob("*") if p.is_file()}
