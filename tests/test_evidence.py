@@ -110,6 +110,22 @@ def test_a_dataset_comes_back_as_its_facts_and_fingerprints_of_two_passes(round_
         "train_data.dataset.json", "train_data.fingerprints.npz"]
 
 
+def test_numpy_or_builtins_replaced_after_import_do_not_change_what_is_written(evidence_dir, monkeypatch):
+    """What student code may do after the locked setup cell imported the writer: written as before."""
+    import builtins
+
+    data = _split(30, 2).batch(10)
+    expected = dataset_facts(data)
+    monkeypatch.setattr(evidence, "_exported", {})
+    monkeypatch.setattr(np, "unique", lambda *a, **k: np.array([99]))
+    monkeypatch.setattr(np, "uint64", np.float16)
+    monkeypatch.setattr(builtins, "float", lambda *a: 0.5)
+    evidence.write("fresh_data", data)
+    monkeypatch.undo()
+    record = load(evidence_dir)["fresh_data"]
+    assert record.facts == expected and record.epochs[0].dtype == np.uint64
+
+
 def test_a_function_answers_the_probe_inputs_and_refuses_others(round_trip):
     _, loaded, _ = round_trip
     function = loaded["updates_per_epoch"]

@@ -8,6 +8,7 @@ reading 54,000 images once is enough.
 
 from __future__ import annotations
 
+import builtins
 import math
 from typing import Any
 
@@ -16,6 +17,14 @@ import numpy as np
 from autograder.evidence.records import DatasetEvidence
 
 _DATASET_CACHE: dict[int, tuple[Any, dict]] = {}
+# Bound now: the kernel's writer (autograder.evidence.write) takes dataset facts after student code has
+# run, and replacing NumPy's functions or the builtins then must not change them.
+_np_asarray, _np_unique, _np_float64 = np.asarray, np.unique, np.float64
+_isinstance, _len, _id, _type = builtins.isinstance, builtins.len, builtins.id, builtins.type
+_int, _float, _min, _max = builtins.int, builtins.float, builtins.min, builtins.max
+_dict, _tuple, _list = builtins.dict, builtins.tuple, builtins.list
+_set, _sorted = builtins.set, builtins.sorted
+_inf = math.inf
 
 ACTIVATION_ALIASES = {"softmax_v2": "softmax", None: "linear"}
 
@@ -31,47 +40,47 @@ def as_number(value: Any) -> float | None:
 
 def is_dataset(obj: Any) -> bool:
     """A tf.data.Dataset, or the judge's record of one."""
-    if isinstance(obj, DatasetEvidence):
+    if _isinstance(obj, DatasetEvidence):
         return True
     import tensorflow as tf
 
-    return isinstance(obj, tf.data.Dataset)
+    return _isinstance(obj, tf.data.Dataset)
 
 
 def split_element(element: Any) -> tuple[Any, Any]:
     """(images, labels) from a dataset element: a 2-tuple or a dict with image/label keys."""
-    if isinstance(element, dict):
+    if _isinstance(element, _dict):
         return element["image"], element["label"]
-    if isinstance(element, (tuple, list)) and len(element) == 2:
+    if _isinstance(element, (_tuple, _list)) and _len(element) == 2:
         return element[0], element[1]
     raise TypeError("elements are not (image, label) pairs; use as_supervised=True")
 
 
 def dataset_facts(dataset: Any) -> dict:
     """Count, batch sizes, dtypes, value range and label set of one pass over a dataset."""
-    if isinstance(dataset, DatasetEvidence):
+    if _isinstance(dataset, DatasetEvidence):
         return dataset.facts
-    key = id(dataset)
+    key = _id(dataset)
     if key in _DATASET_CACHE and _DATASET_CACHE[key][0] is dataset:
         return _DATASET_CACHE[key][1]
     if not is_dataset(dataset):
-        raise TypeError(f"expected a tf.data.Dataset, got {type(dataset).__name__}")
+        raise TypeError(f"expected a tf.data.Dataset, got {_type(dataset).__name__}")
     images_spec, labels_spec = split_element(dataset.element_spec)
-    batched = len(images_spec.shape) == 4
+    batched = _len(images_spec.shape) == 4
     batch_sizes: list[int] = []
-    lo, hi, total, count = math.inf, -math.inf, 0.0, 0
-    labels: set[int] = set()
+    lo, hi, total, count = _inf, -_inf, 0.0, 0
+    labels: set[int] = _set()
     for element in dataset.as_numpy_iterator():
         images, y = split_element(element)
-        images = np.asarray(images)
+        images = _np_asarray(images)
         if not batched:
-            images, y = images[None], np.asarray(y)[None]
-        batch_sizes.append(int(images.shape[0]))
+            images, y = images[None], _np_asarray(y)[None]
+        batch_sizes.append(_int(images.shape[0]))
         if images.size:
-            lo, hi = min(lo, float(images.min())), max(hi, float(images.max()))
-            total += float(images.astype(np.float64).sum())
-        count += int(images.shape[0])
-        labels.update(int(v) for v in np.unique(y))
+            lo, hi = _min(lo, _float(images.min())), _max(hi, _float(images.max()))
+            total += _float(images.astype(_np_float64).sum())
+        count += _int(images.shape[0])
+        labels.update(_int(v) for v in _np_unique(y))
     facts = {
         "batched": batched,
         "num_examples": count,
@@ -79,7 +88,7 @@ def dataset_facts(dataset: Any) -> dict:
         "image_dtype": images_spec.dtype.name,
         "image_shape": [d for d in images_spec.shape[1 if batched else 0:]],
         "label_dtype": labels_spec.dtype.name,
-        "labels": sorted(labels),
+        "labels": _sorted(labels),
         "min": lo if count else None,
         "max": hi if count else None,
         "mean": total / (count * 784) if count else None,

@@ -50,11 +50,12 @@ from autograder.evidence.records import (
     FunctionCalls,
     FunctionEvidence,
     HistoryEvidence,
+    Kind,
     MissingEvidence,
     SavedRun,
+    evidence_file,
 )
 
-# Each kind of file a variable can leave: ``NAME.KIND`` (see autograder.evidence.write).
 TRAINED_MODEL_SUFFIX = ".model"  # ``history_100.model``: the model a history's fit trained
 
 MiB = 1 << 20
@@ -365,74 +366,76 @@ def _load_model(data: bytes, trained: bool = False) -> Any:
 
 def _function_calls(folder: _Folder, name: str, record: Any, earlier: Any) -> FunctionCalls:
     """A function's recorded calls (``NAME.calls.json``, its arrays in ``NAME.calls.npz``)."""
+    calls, arrays = evidence_file(name, Kind.CALLS), evidence_file(name, Kind.CALL_ARRAYS)
     results: dict[str, dict] = {}
     for key, result in dict(record["results"]).items():
         result = dict(result)
         value = result.get("value")
         if value is not None and not isinstance(value, (bool, int, float, str)):
-            raise Refused(f"{name}.calls.json holds a result that is not a number, string or array")
+            raise Refused(f"{calls} holds a result that is not a number, string or array")
         results[str(key)] = result
     if int(record.get("arrays", 0)):
-        with folder.npz(f"{name}.calls.npz") as data:
+        with folder.npz(arrays) as data:
             for result in results.values():
                 if "array" in result:
                     array = np.array(data[str(result.pop("array"))])
                     if array.dtype.kind not in "biuf":
-                        raise Refused(f"{name}.calls.npz holds {array.dtype}, not numbers")
+                        raise Refused(f"{arrays} holds {array.dtype}, not numbers")
                     result["value"] = array
     return FunctionCalls(name, results, earlier if isinstance(earlier, FunctionEvidence) else None)
 
 
 def _fit_data(folder: _Folder, name: str) -> dict[str, np.ndarray] | None:
     """The images a history's fit trained and validated on (``NAME.fitdata.npz``), or None without them."""
-    if f"{name}.fitdata.npz" not in folder.listed:
+    filename = evidence_file(name, Kind.FIT_DATA)
+    if filename not in folder.listed:
         return None
-    with folder.npz(f"{name}.fitdata.npz") as data:
+    with folder.npz(filename) as data:
         arrays = {key: data[key] for key in ("train", "validation")}
     if any(a.dtype != np.uint64 or a.ndim != 1 for a in arrays.values()):
-        raise Refused(f"{name}.fitdata.npz does not hold image fingerprints")
+        raise Refused(f"{filename} does not hold image fingerprints")
     return arrays
 
 
 def _read_one(folder: _Folder, namespace: dict[str, Any], filename: str, name: str, kind: str) -> None:
     """Put what ``filename`` (``name.kind``) holds into ``namespace``; raises when it cannot."""
-    if kind == "model.keras":
+    if kind == Kind.TRAINED_MODEL:
         namespace[name + TRAINED_MODEL_SUFFIX] = _load_model(folder.keras(filename), trained=True)
-    elif kind == "keras":
+    elif kind == Kind.MODEL:
         namespace[name] = _load_model(folder.keras(filename))
-    elif kind == "dataset.json":
+    elif kind == Kind.DATASET:
         facts = folder.json(filename)
-        with folder.npz(f"{name}.fingerprints.npz") as data:
+        with folder.npz(evidence_file(name, Kind.FINGERPRINTS)) as data:
             namespace[name] = DatasetEvidence(name, facts, [data["epoch1"], data["epoch2"]])
-    elif kind == "history.json":
+    elif kind == Kind.HISTORY:
         record = folder.json(filename)
         namespace[name] = HistoryEvidence(name, dict(record["params"]), dict(record["history"]),
                                           fit_data=_fit_data(folder, name))
-    elif kind == "savedrun.json":
+    elif kind == Kind.SAVED_RUN:
         record = folder.json(filename)
-        with folder.npz(f"{name}.savedrun.npz") as data:
+        with folder.npz(evidence_file(name, Kind.SAVED_RUN_WEIGHTS)) as data:
             weights = [data[f"arr_{i}"] for i in range(len(data.files))]
         namespace[name] = SavedRun(dict(record["config"]), dict(record["history"]), weights)
-    elif kind == "function.json":
+    elif kind == Kind.FUNCTION:
         function = FunctionEvidence(name, folder.json(filename))
         if isinstance(namespace.get(name), FunctionCalls):  # a check declared inputs too: theirs first
             namespace[name].fallback = function
         else:
             namespace[name] = function
-    elif kind == "calls.json":
+    elif kind == Kind.CALLS:
         namespace[name] = _function_calls(folder, name, folder.json(filename), namespace.get(name))
-    elif kind == "array.npy":
+    elif kind == Kind.ARRAY:
         namespace[name] = folder.npy(filename)
-    elif kind == "json":
+    elif kind == Kind.VALUE:
         namespace[name] = folder.json(filename)["value"]
-    elif kind == "error.json":
+    elif kind == Kind.ERROR:
         error = folder.json(filename)["error"]
         namespace.setdefault(name, MissingEvidence(name, f"could not be saved for grading: {error}"))
 
 
-_KINDS = ("model.keras", "keras", "dataset.json", "history.json", "savedrun.json", "function.json", "json",
-          "error.json", "calls.json", "array.npy")
-# ... the files read for themselves; .npz files are read with their .json
+# The files read for themselves; the others (.npz, fitdata.json) are read with them, or not at all.
+_KINDS = frozenset(Kind) - {Kind.FINGERPRINTS, Kind.FIT_DATA, Kind.FIT_DATA_ERROR, Kind.SAVED_RUN_WEIGHTS,
+                            Kind.CALL_ARRAYS}
 
 
 def load(directory: Path) -> dict[str, Any]:

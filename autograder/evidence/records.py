@@ -10,6 +10,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,31 @@ PROBE_INPUTS = list(range(1, 60_001))  # a function's evidence: its results on t
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")  # notebook variable names that may be saved
 SAVED_RUN = "exercise10_run.npz"  # exercise 10's full-size run, saved beside the notebook, handed in with it
 SAVED_RUN_VARIABLE = "best_run"  # the notebook variable the judge takes from that file, never from the kernel
+
+
+class Kind(StrEnum):
+    """What one evidence file holds, told by its name ``NAME.KIND``: one list for writer and reader."""
+
+    MODEL = "keras"                    # a Keras model
+    TRAINED_MODEL = "model.keras"      # the model a history's fit trained
+    DATASET = "dataset.json"           # a dataset's facts, with
+    FINGERPRINTS = "fingerprints.npz"  # its images' fingerprints in two passes
+    HISTORY = "history.json"           # a Keras History's params and logs, with
+    FIT_DATA = "fitdata.npz"           # the fingerprints of the images its fit trained and validated on,
+    FIT_DATA_ERROR = "fitdata.json"    # or why they could not be read
+    SAVED_RUN = "savedrun.json"        # a SavedRun's config and history, with
+    SAVED_RUN_WEIGHTS = "savedrun.npz"  # its weights
+    FUNCTION = "function.json"         # a function's results on PROBE_INPUTS
+    CALLS = "calls.json"               # a function's results on the inputs checks declare, with
+    CALL_ARRAYS = "calls.npz"          # the arrays among them
+    ARRAY = "array.npy"                # an array of numbers
+    VALUE = "json"                     # a number or a string
+    ERROR = "error.json"               # why a variable could not be saved
+
+
+def evidence_file(name: str, kind: Kind) -> str:
+    """The name of variable ``name``'s evidence file of ``kind``."""
+    return f"{name}.{kind}"
 
 
 @dataclass
