@@ -27,65 +27,22 @@ pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prepared_mnist")]
 TIMEOUT = 60
 LIMITS = {"timeout": TIMEOUT, "cell_timeout": TIMEOUT / 2, "workers": 2}
 
-# Code put at the top of the first cell the student completes.
-ATTACKS: dict[str, str] = {
-    "infinite_loop": "while True:\n    pass",
-    "sleep_forever": "import time\ntime.sleep(10**9)",
-    "ignore_interrupts_and_loop": "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
-                                  "while True:\n    pass",
-    "memory_bomb": "hog = []\nwhile True:\n    hog.append(bytearray(512 * 1024**2))",
-    "sys_exit": "import sys\nsys.exit(0)",
-    "os_exit": "import os\nos._exit(0)",
-    "patch_checks": (
-        "import autograder.grading as g, autograder.checks as c, autograder.judge as j\n"
-        "from autograder.checks.result import CheckResult, Part\n"
-        "full = lambda *a, **k: CheckResult([Part(True, 'ok')])\n"
-        "for name in dir(c):\n"
-        "    if name.startswith('check_'):\n"
-        "        setattr(c, name, full)\n"
-        "g.run_check = full\n"
-        "g.grade = lambda *a, out_of=1, **k: out_of\n"
-        "g.require = lambda *a, **k: None\n"
-        "j.run_cell = lambda source, ns, max_points: (max_points, 'ok')\n"
-    ),
-}
+ATTACK_FILES = Path(__file__).parent / "attacks"  # each attack a linted file; pytest collects none of them
+# Code put at the top of the first cell the student completes, each a student of its own.
+ATTACKS = ["infinite_loop", "sleep_forever", "ignore_interrupts_and_loop", "memory_bomb", "sys_exit",
+           "os_exit", "patch_checks"]
+
+
+def attack(name: str) -> str:
+    """The code of tests/attacks/NAME.py, as a student would type it into a cell."""
+    return (ATTACK_FILES / f"{name}.py").read_text().rstrip("\n")
 
 
 def _course_probe(course: Path) -> str:
     """An attack that knows the course's real path and every trick to find and use it."""
-    return (
-        "import glob, os, shutil, autograder\n"
-        f"COURSE = {str(course)!r}\n"
-        "places = [COURSE, os.getcwd(), '/tmp', os.path.dirname(str(autograder.__path__[0]))]\n"
-        "here = os.getcwd()\n"
-        "while here != '/':\n"
-        "    here = os.path.dirname(here)\n"
-        "    places.append(here)\n"
-        "found = []\n"
-        "for place in places:\n"
-        "    for pattern in ('gradebook.db', 'source/*/*.ipynb', '*/source/*/*.ipynb',\n"
-        "                    'release/*/*.ipynb'):\n"
-        "        found += glob.glob(os.path.join(place, pattern))\n"
-        "print('FOUND', sorted(set(found)))\n"
-        "for path in found:\n"
-        "    if path.endswith('.ipynb') and 'source' in path:\n"
-        "        import json\n"
-        "        for cell in json.load(open(path))['cells']:\n"
-        "            if cell['cell_type'] == 'code':\n"
-        "                exec(''.join(cell['source']))\n"
-        "damage = []\n"
-        "for action in (lambda: open(COURSE + '/gradebook.db', 'w').write('gone'),\n"
-        "               lambda: shutil.rmtree(COURSE + '/source'),\n"
-        "               lambda: shutil.rmtree(COURSE + '/release'),\n"
-        "               lambda: open(COURSE + '/submitted/os_exit/mnist_batch_size/x.txt', 'w').write('x'),\n"
-        "               lambda: os.remove(COURSE + '/nbgrader_config.py')):\n"
-        "    try:\n"
-        "        action()\n"
-        "        damage.append('done')\n"
-        "    except Exception as exc:\n"
-        "        damage.append(type(exc).__name__)\n"
-        "print('DAMAGE', damage)\n"
-    )
+    code = attack("find_and_damage_course")
+    assert '"COURSE_PATH"' in code, "tests/attacks/find_and_damage_course.py lost its COURSE_PATH"
+    return code.replace('"COURSE_PATH"', repr(str(course)))
 
 
 def _release() -> nbformat.NotebookNode:
@@ -189,21 +146,14 @@ def _snapshot(course: Path) -> dict[str, str]:
             and p.relative_to(course).parts[0] in keep}
 
 
-KERAS_PATCH = (
-    "import tensorflow as tf\n"
-    "tf.keras.Model.count_params = lambda self: 42_310\n"
-    "tf.keras.Model.evaluate = lambda self, *a, **k: [0.01, 0.99]\n"
-    "tf.keras.Model.get_compile_config = lambda self: {'optimizer': {'class_name': 'Adam'}}\n"
-)
-
-
 def _width_64_pair() -> dict[str, nbformat.NotebookNode]:
     """Real but wrong work (a too-wide model), honest and with Keras monkeypatched."""
     source = nbformat.read(SOURCE_NOTEBOOK, as_version=4)
     model_code = next(c.source for c in source.cells if c.metadata["nbgrader"]["grade_id"] == "model")
     model_code = model_code.replace("hidden_layer_size = 50", "hidden_layer_size = 64")
     pair = {}
-    for student, prefix in (("honest_width_64", ""), ("patched_keras_width_64", KERAS_PATCH)):
+    patch = attack("patch_keras") + "\n"
+    for student, prefix in (("honest_width_64", ""), ("patched_keras_width_64", patch)):
         nb = _release()
         cell = next(c for c in nb.cells if c.metadata["nbgrader"]["grade_id"] == "model")
         cell.source = prefix + model_code
@@ -221,8 +171,8 @@ def hostile_class(tmp_path_factory):
     make_course(course)
     submitted = course / "submitted"
     _write(submitted / "honest_blank" / ASSIGNMENT, _release())
-    for name, code in ATTACKS.items():
-        _write(submitted / name / ASSIGNMENT, _with_attack(code))
+    for name in ATTACKS:
+        _write(submitted / name / ASSIGNMENT, _with_attack(attack(name)))
     _write(submitted / "find_and_damage_course" / ASSIGNMENT, _with_attack(_course_probe(course)))
     _write(submitted / "reach_past_submission" / ASSIGNMENT, _with_attack(reach_past_submission(course)))
     for case in MALFORMED:

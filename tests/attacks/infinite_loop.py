@@ -1,0 +1,3 @@
+# Attack: a cell that never ends; the per-cell time limit must stop it.
+while True:
+    pass

@@ -1,0 +1,4 @@
+# Attack: leave the kernel cleanly in the middle of the notebook.
+import sys
+
+sys.exit(0)
