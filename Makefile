@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast data lint clean-venv lab hub sandbox-tools browser-tools postgres-tools hub-tools
+.PHONY: demo test test-fast docs data lint clean-venv lab hub sandbox-tools browser-tools postgres-tools hub-tools
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -59,7 +59,7 @@ lab: data
 hub: data sandbox-tools hub-tools
 	$(PY) -m autograder.tools.hub $(HUB_ARGS)
 
-test: data sandbox-tools browser-tools postgres-tools hub-tools
+test: data sandbox-tools browser-tools postgres-tools hub-tools docs
 	$(PY) -m ruff check .
 	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest --durations=25
@@ -70,6 +70,10 @@ test-fast: $(STAMP)
 	$(PY) -m ruff check .
 	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest -m "not training and not slow and not browser and not mnist and not postgres"
+
+# The documentation (docs/, MyST Markdown), warnings as errors; its references are generated from the code.
+docs: $(STAMP)
+	$(VENV)/bin/sphinx-build -W --keep-going -b html docs docs/_build/html
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

@@ -48,7 +48,7 @@ BUDGET_MAX_UPDATES = 3_000
 GRADED_STEPS_PER_EXECUTION = 50
 # The second assignment (mnist_hyperparameters) trains nine networks; graded, each stops after
 # this many epochs, so grading one submission stays under a minute on 2 cores.  Every
-# exercise's effect is already clear after 3 epochs (README, "The hyper-parameter study").
+# exercise's effect is already clear after 3 epochs (docs/studies.md, "The hyper-parameter study").
 HYPERPARAMETER_GRADED_EPOCHS = 3
 
 
@@ -87,8 +87,8 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
 )}
 # Exercise 10: the validation accuracy to reach by combining the above.  The lesson asks for
 # 98.5%, measured on its leaky validation set (images the network also trains on).  On a
-# validation set that never leaks, these networks plateau at 98.2-98.5% (README, "The second
-# assignment"), so 98.5% would be luck; 98% takes real tuning and is reachable in minutes.
+# validation set that never leaks, these networks plateau at 98.2-98.5% (docs/assignments.md, "The
+# second assignment"), so 98.5% would be luck; 98% takes real tuning and is reachable in minutes.
 LESSON_EXERCISE10_TARGET = 0.985
 EXERCISE10_TARGET = 0.98
 

@@ -1,7 +1,7 @@
 """A real Dask cluster for the tests: ``dask scheduler`` and ``dask worker`` processes on 127.0.0.1.
 
-Started as an instructor would on other machines (README, "Grading a class on a Dask
-cluster"), only all on this one: the scheduler retries a task once when its worker dies
+Started as an instructor would on other machines (docs/instructors-guide.md, "Grading on
+other machines"), only all on this one: the scheduler retries a task once when its worker dies
 (``DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES=1``) and gives each worker one task at a time
 (``..._WORKER_SATURATION=1.0``); each worker grades one submission at a time under a nanny that
 restarts it if it dies.

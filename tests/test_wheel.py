@@ -33,6 +33,8 @@ from tests.helpers import ROOT
 pytestmark = pytest.mark.slow  # builds a wheel and a virtual environment (~15 s): not for the quick tier
 
 DIST = "mnist_batch_size_course"
+# The steps for an existing hub, which a test runs as written (between <!-- NAME: begin/end --> marks).
+EXISTING_HUB_DOC = "docs/existing-hub.md"
 PROJECT_FILES = ("pyproject.toml", "README.md", "setup.py", "setup.cfg", "MANIFEST.in", "LICENSE",
                  "nbgrader_config.py", "jupyterhub_config.py", "constraints.txt")  # the course files too
 COURSE_ID = "wheel-course"
@@ -359,12 +361,12 @@ def test_a_term_from_the_wheel_alone_grades_safely_with_nbgraders_commands(insta
     assert "Points Possible" in (course / "canvas.csv").read_text()
 
 
-def _readme_steps(name: str) -> str:
-    """The code block README.md holds between ``<!-- NAME: begin -->`` and ``<!-- NAME: end -->``."""
-    text = (ROOT / "README.md").read_text()
+def _documented_steps(name: str) -> str:
+    """The code block EXISTING_HUB_DOC holds between ``<!-- NAME: begin -->`` and ``<!-- NAME: end -->``."""
+    text = (ROOT / EXISTING_HUB_DOC).read_text()
     block = text.split(f"<!-- {name}: begin -->", 1)[1].split(f"<!-- {name}: end -->", 1)[0]
     lines = block.strip().splitlines()
-    assert lines[0].startswith("```") and lines[-1] == "```", f"README's {name} is not one code block"
+    assert lines[0].startswith("```") and lines[-1] == "```", f"{name} is not one code block"
     return "\n".join(lines[1:-1]) + "\n"
 
 
@@ -396,8 +398,8 @@ INSTRUCTOR_ONLY = {"@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-ass
 
 
 @pytest.mark.training
-def test_readmes_steps_put_the_course_on_a_hub_it_did_not_build(installed: Installed, idx_dir: Path):
-    """README's steps for an existing hub, run as written, on a plain JupyterHub; a term through its API."""
+def test_documented_steps_put_the_course_on_a_hub_it_did_not_build(installed: Installed, idx_dir: Path):
+    """The steps in docs/existing-hub.md, run as written, on a plain JupyterHub; a term through its API."""
     import getpass
     import secrets
     import signal
@@ -415,7 +417,7 @@ def test_readmes_steps_put_the_course_on_a_hub_it_did_not_build(installed: Insta
     for folder in (state, homes / "teacher", homes / "ada"):
         folder.mkdir(parents=True)
     path = f"{installed.venv / 'bin'}:/usr/local/bin:/usr/bin:/bin"
-    admin = "\n".join(line for line in _readme_steps("existing-hub-admin").splitlines()
+    admin = "\n".join(line for line in _documented_steps("existing-hub-admin").splitlines()
                       if " -m pip install " not in line)  # the fixture installed the wheel
     env = {**installed.env, "USER_ENV": os.fspath(installed.venv), "DATA": os.fspath(data),
            "EXCHANGE": os.fspath(exchange), "MNIST_IDX_DIR": os.fspath(idx_dir), "PATH": path,
@@ -446,12 +448,12 @@ c.Spawner.start_timeout = c.Spawner.http_timeout = 120
 c.JupyterHub.services = [{{"name": "term", "api_token": {token!r}}}]
 c.JupyterHub.load_roles = [{{"name": "term", "services": ["term"],
                             "scopes": ["admin:users", "admin:servers", "access:servers"]}}]
-""" + _readme_steps("existing-hub-config"))
+""" + _documented_steps("existing-hub-config"))
 
     teacher_env = {**env, "HOME": os.fspath(homes / "teacher"), "TFDS_DATA_DIR": os.fspath(data),
                    "NBGRADER_EXCHANGE": os.fspath(exchange),  # what the hub gives the instructor's server
                    "JUPYTER_CONFIG_PATH": os.fspath(configs / "instructor")}
-    steps = _ok(_run(["bash", "-euo", "pipefail", "-c", _readme_steps("existing-hub-instructor")],
+    steps = _ok(_run(["bash", "-euo", "pipefail", "-c", _documented_steps("existing-hub-instructor")],
                      homes / "teacher", teacher_env, timeout=600))
     assert "grading can work here" in steps.stdout
     course = homes / "teacher" / "mnist-course"

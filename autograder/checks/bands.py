@@ -1,6 +1,6 @@
 """Accuracy and timing bands the grader accepts, set from repeated reference runs.
 
-The measurements behind each number are in README.md ("How the bands were set"); the study
+The measurements behind each number are in docs/assignments.md ("How the bands were set"); the study
 command (``python -m mnist_ref study --grading-budget --seeds 3``) reproduces them.  The
 lesson's own numbers (epochs, batch sizes) are in :mod:`mnist_ref.lesson`.
 """
@@ -40,7 +40,7 @@ class Effect:
     expected: str
 
 
-# Set from `python -m mnist_ref study --variants all --grading-budget --seeds 3` (README,
+# Set from `python -m mnist_ref study --variants all --grading-budget --seeds 3` (docs/studies.md,
 # "The hyper-parameter study"): each band holds every seed's change with a margin.  Depth and the
 # relu/tanh mix change little, so they are checked to stay close, not to go one way.  Time per
 # epoch earns no points here: a graded run's seconds follow the machine's load (a wider
