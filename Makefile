@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml constraints.txt
 data: $(STAMP)
 	$(PY) -m mnist_ref prepare-data
 
-# The grader runs students' kernels under bubblewrap and prlimit (autograder/sandbox.py).
+# The grader runs students' kernels under bubblewrap and prlimit (autograder/host/sandbox.py).
 sandbox-tools:
 	@command -v bwrap >/dev/null && command -v prlimit >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get update -q && \
@@ -51,7 +51,7 @@ $(PROXY): package.json package-lock.json
 demo: data sandbox-tools
 	$(PY) -m autograder demo --course demo-course
 
-# JupyterLab for the course with nbgrader's extensions (autograder/lab.py); LAB_ARGS e.g. --port 8890 --no-browser
+# JupyterLab for the course with nbgrader's extensions (autograder/tools/lab.py); LAB_ARGS e.g. --port 8890 --no-browser
 lab: data
 	$(PY) -m autograder.tools.lab $(LAB_ARGS)
 
@@ -59,22 +59,19 @@ lab: data
 hub: data sandbox-tools hub-tools
 	$(PY) -m autograder.tools.hub $(HUB_ARGS)
 
-test: data sandbox-tools browser-tools postgres-tools hub-tools docs
-	$(PY) -m ruff check .
-	$(VENV)/bin/lint-imports --no-cache
+test: lint data sandbox-tools browser-tools postgres-tools hub-tools docs
 	$(PY) -m pytest --durations=25
 
 # The fast tier: no real MNIST (TFDS's mock data instead), no training, no browser, no
 # database server; under a minute.
-test-fast: $(STAMP)
-	$(PY) -m ruff check .
-	$(VENV)/bin/lint-imports --no-cache
+test-fast: lint
 	$(PY) -m pytest -m "not training and not slow and not browser and not mnist and not postgres"
 
 # The documentation (docs/, MyST Markdown), warnings as errors; its references are generated from the code.
 docs: $(STAMP)
 	$(VENV)/bin/sphinx-build -W --keep-going -b html docs docs/_build/html
 
+# ruff, and the layer contracts (pyproject.toml's import-linter section); `test` and `test-fast` run it first.
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(VENV)/bin/lint-imports --no-cache

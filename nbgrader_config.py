@@ -47,15 +47,13 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
-# The sandbox and the judge have their own limits: c.SafeGrading.timeout (whole submission),
-# .memory_gb, .disk_mb (files and folders a kernel may fill), .cell_output_kb and .output_mb
-# (output kept), .judge_timeout, .tensorflow_log_level, .cell_timeout (default: Execute.timeout
-# above), .kernel_threads (CPU threads per kernel); grade-all's Dask cluster: .workers (on
-# this machine) or .scheduler = "tcp://HOST:8786" (an existing cluster).
-# Their defaults and meaning are in autograder/host/settings.py and README ("Settings"); set
-# them here, in ~/.jupyter/nbgrader_config.py, or on the command line (--SafeGrading.timeout=600).
+# The sandbox, the judge and grade-all's Dask cluster have their own limits, c.SafeGrading.*
+# (the per-cell one defaults to Execute.timeout above): `mnist-autograder --help-all` describes
+# each, `mnist-autograder --generate-config` writes them all. Set them here, in
+# ~/.jupyter/nbgrader_config.py, or on the command line (--SafeGrading.timeout=600).
 
-# Cells whose source the student must not change are checked for changes when autograding.
+# What `generate_assignment` puts in place of each solution: nbgrader's defaults, stated here
+# (tests/test_notebooks.py counts them in the release notebooks).
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
@@ -74,8 +72,8 @@ c.ExchangeFactory.fetch_feedback = "autograder.host.exchange.SafeFetchFeedback"
 
 # Feedback on submit: `mnist-autograder feedback-service` (on `make hub`, a JupyterHub service run
 # as the instructor) grades each new submission in the exchange and releases that student's
-# feedback within minutes.  Off until switched on here; .assignments (default: all),
-# .runs_per_day (3) and .poll_seconds (5) are in autograder/host/settings.py.
+# feedback within minutes.  Off until switched on here; its other c.FeedbackOnSubmit settings:
+# `mnist-autograder --help-all`.
 c.FeedbackOnSubmit.enabled = False
 
 # Feedback shows each check's message and score, never the hidden tests' code (nbgrader shows

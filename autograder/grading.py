@@ -34,7 +34,7 @@ from autograder.evidence.records import MissingEvidence
 
 
 @dataclass(frozen=True)
-class var:  # noqa: N801 - reads like a keyword in grade cells: history=var("history_10000")
+class var:  # reads like a keyword in grade cells: history=var("history_10000")
     """Names a notebook variable to pass to a check under another parameter name."""
 
     name: str

@@ -150,7 +150,7 @@ def _build_from_files(files: dict[str, Path], data_dir: Path) -> None:
 
         name = DATASET_NAME
 
-        def _split_generators(self, dl_manager):  # noqa: ARG002 - replaced on purpose
+        def _split_generators(self, dl_manager):  # replaced on purpose
             return super()._split_generators(_LocalFiles(files))
 
     # Record TFDS's own module, so dataset_info.json reads exactly like a downloaded one.

@@ -352,7 +352,7 @@ def _load_model(data: bytes, trained: bool = False) -> Any:
             copy.write(data)
         del data
 
-        def load(compile: bool) -> Any:  # noqa: A002 - Keras's own argument name
+        def load(compile: bool) -> Any:  # Keras's own argument name
             return tf.keras.models.load_model(path, compile=compile, custom_objects=_custom_objects(),
                                               safe_mode=True)
 
