@@ -12,7 +12,6 @@ sys.path[:0] = [str(DOCS / "_ext"), str(DOCS.parent)]
 project = "MNIST and the batch size: an autograded nbgrader course"
 author = "the course's maintainers"
 extensions = ["myst_parser", "reference"]
-myst_enable_extensions = ["colon_fence", "deflist"]
 myst_heading_anchors = 3
 exclude_patterns = ["_build"]
 html_theme = "furo"

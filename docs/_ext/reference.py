@@ -75,6 +75,7 @@ class SettingsReference(SphinxDirective):
     final_argument_whitespace = True
 
     def run(self) -> list[nodes.Node]:
+        self.env.note_reread()  # generated from the code: never taken from the last build
         names = self.arguments[0].split()
         for missing in sorted(modules_with_settings() - set(names)):
             logger.warning(f"{missing} has config=True traits but is not in the settings reference",
@@ -125,6 +126,7 @@ class CommandHelp(SphinxDirective):
     """``command-help``: each command's help, as the CLI prints it, under a heading of its own."""
 
     def run(self) -> list[nodes.Node]:
+        self.env.note_reread()
         result: list[nodes.Node] = []
         for command, text in command_help():
             section = nodes.section(ids=[nodes.make_id(command)])
