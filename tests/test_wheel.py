@@ -209,8 +209,10 @@ def test_console_scripts_run_from_the_fresh_venv_like_python_m(installed: Instal
     path = installed.venv / "bin" / script
     assert path.read_text().splitlines()[0] == f"#!{installed.python}"
     helped = _ok(_run([path, "--help"], installed.work, installed.env, timeout=120))
-    assert helped.stdout.startswith(f"usage: python -m {module} ")
-    # No command: argparse's usage error, exit 2, exactly as `python -m` gives it.
+    module_help = _ok(_run([installed.python, "-m", module, "--help"], installed.work, installed.env,
+                           timeout=120))
+    assert helped.stdout.startswith("usage: ") and helped.stdout == module_help.stdout
+    # No command: a usage error, exit 2, exactly as `python -m` gives it.
     bare = _run([path], installed.work, installed.env, timeout=120)
     as_module = _run([installed.python, "-m", module], installed.work, installed.env, timeout=120)
     assert bare.returncode == as_module.returncode == 2

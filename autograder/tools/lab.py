@@ -21,14 +21,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.host.settings import ConfigError, course_config, load_settings
-from autograder.host.settings import exchange_root as configured_exchange
 
 CONFIG_DIR_NAME = ".jupyter-lab"
+# Run with the server's environment: prints the course's Exchange.root, or nothing.
+READ_EXCHANGE = ("import sys; from autograder.host.settings import exchange_root; "
+                 "print(exchange_root(sys.argv[1]) or '')")
 
 SERVER_EXTENSIONS = (
     "jupyterlab",
@@ -104,11 +107,14 @@ def check_mnist() -> Path:
 
 
 def exchange_root(course: Path, env: dict[str, str]) -> Path | None:
-    """The course's Exchange.root from nbgrader's configuration (read with ``env`` as the environment)."""
-    from unittest import mock
-
-    with mock.patch.dict(os.environ, env, clear=True):  # the config reads NBGRADER_EXCHANGE
-        return configured_exchange(course, course_config(course))
+    """The course's Exchange.root as the server will read it: nbgrader's configuration loaded in a
+    process with the server's environment ``env`` (its config folder; the config reads NBGRADER_EXCHANGE)."""
+    proc = subprocess.run([sys.executable, "-c", READ_EXCHANGE, os.fspath(course)], env=env,
+                          capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        lines = proc.stderr.strip().splitlines() or ["no message"]
+        raise LabError(f"cannot read the course's Exchange.root: {lines[-1]}")
+    return Path(proc.stdout.strip()) if proc.stdout.strip() else None
 
 
 def lab_env(course: Path, config_dir: Path, base: dict[str, str] | None = None) -> dict[str, str]:
