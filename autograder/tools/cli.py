@@ -7,7 +7,6 @@ is an Application of its own; ``--help-all`` and ``--generate-config`` come from
 from __future__ import annotations
 
 import sys
-import textwrap
 from typing import Any
 
 from jupyter_core.application import JupyterApp, base_flags
@@ -16,7 +15,7 @@ from traitlets import List, default
 from autograder.host.course import GradingError
 from autograder.host.sandbox import SandboxUnavailable
 from autograder.host.settings import CONFIG_FILE, ConfigError, FeedbackOnSubmit, SafeGrading
-from autograder.tools.command import SettingsHelp, refuse_unknown
+from autograder.tools.command import SettingsHelp, refuse_unknown, summary
 from autograder.tools.commands import COMMANDS, PROG
 
 DESCRIPTION = f"""usage: {PROG} <command> [options]
@@ -40,8 +39,7 @@ class MnistAutograder(SettingsHelp, JupyterApp):
     classes = List([SafeGrading, FeedbackOnSubmit])
     aliases = {"config": "JupyterApp.config_file"}
     flags = {name: base_flags[name] for name in ("generate-config", "y")}
-    subcommands = {name: (command, textwrap.fill(" ".join((command.__doc__ or "").split()), 76))
-                   for name, command in COMMANDS.items()}
+    subcommands = {name: (command, summary(command)) for name, command in COMMANDS.items()}
     examples = f"""{PROG} init fall-course
 {PROG} grade-all fall-course --assignment mnist_batch_size
 {PROG} grade submission.ipynb --json

@@ -8,6 +8,7 @@ SafeGrading and FeedbackOnSubmit setting before it runs.  Any mistake is one ``C
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,11 @@ class StrictLoader(KVArgParseConfigLoader):
 
     def _handle_unrecognized_alias(self, arg: str) -> None:
         raise ConfigError(f"unrecognised argument '--{arg}'; settings look like {SETTING_EXAMPLE}")
+
+
+def summary(command: type) -> str:
+    """A command's docstring as its line in a Subcommands section of the help."""
+    return textwrap.fill(" ".join((command.__doc__ or "").split()), 76)
 
 
 def _names(options: dict) -> set[str]:

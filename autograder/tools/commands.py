@@ -12,7 +12,7 @@ from traitlets.config import Application
 
 from autograder.host.course import DEFAULT_ASSIGNMENT, GradingError, require_template
 from autograder.host.settings import ConfigError
-from autograder.tools.command import CLUSTER_ALIASES, LIMIT_ALIASES, Command
+from autograder.tools.command import CLUSTER_ALIASES, LIMIT_ALIASES, Command, summary
 
 EXIT_NOT_GRADED = 1  # some submission could not be graded (the report says which)
 EXIT_INTERRUPTED = 130  # Ctrl-C: what was graded is recorded
@@ -185,8 +185,8 @@ class Roster(Command):
     """The class roster: import one (mnist-autograder roster import --help)."""
 
     name = f"{PROG} roster"
-    arguments = "import"
-    subcommands = {"import": (RosterImport, " ".join((RosterImport.__doc__ or "").split()))}
+    arguments = "import FILE"
+    subcommands = {"import": (RosterImport, summary(RosterImport))}
 
     def initialize(self, argv: list[str] | None = None) -> None:
         self.parse_command_line(list(argv or []))
