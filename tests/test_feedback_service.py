@@ -2,13 +2,16 @@
 
 A student submits twice in a row and gets one feedback, for her newest; the instructor's hand-given
 grade and comment survive the automatic regrade of a later submission; a submission the safe
-collect refuses is marked failed with its reason and holds up no one; a service restarted finds
-its queue as it was.
+collect refuses, or one that cannot be graded, is marked failed and its student gets the reason
+as feedback, holding up no one; a service restarted finds its queue as it was; before the due
+date, the instructor's switch keeps points out of the feedback and each check's message in it.
 """
 
 from __future__ import annotations
 
+import datetime
 import os
+import re
 import subprocess
 import sys
 import time
@@ -115,4 +118,53 @@ def test_a_submission_the_safe_collect_refuses_fails_with_its_reason_and_holds_u
     states = {j.student: (j.state, j.message) for j in service.queue.jobs()}
     assert states["ada"][0] == "done", states
     assert states["mallory"][0] == "failed" and "could not be collected" in states["mallory"][1], states
-    assert classroom.feedback("mallory") == ""
+    told = classroom.feedback("mallory")  # her feedback on that submission says why, and what to do
+    assert "not graded" in told and "could not be collected" in told and "submit again" in told, told
+
+
+def test_a_submission_that_cannot_be_graded_tells_its_student_why_and_holds_up_no_one(classroom):
+    from autograder.host.feedback_service import FeedbackService
+
+    classroom.submit("ada", "Ada's answer.")
+    work = classroom.root / "bob" / COURSE_ID / ASSIGNMENT
+    work.mkdir(parents=True)
+    (work / NOTEBOOK).write_text("{ this is not a notebook")  # saved half-way, say
+    classroom.nbgrader_as("bob", "submit", ASSIGNMENT)
+    service = FeedbackService(classroom.course)
+    assert service.scan() == 2 and len(service.run_ready()) == 2
+    states = {j.student: j.state for j in service.queue.jobs()}
+    assert states == {"ada": "done", "bob": "failed"}, service.queue.jobs()
+    told = classroom.feedback("bob")
+    assert "not graded" in told and "submit again" in told, told
+    assert "Ada's answer." in classroom.feedback("ada")
+
+
+POINTS = re.compile(r"Score: |\d / \d+ points|\((?:[\d.]+ of )?[\d.]+\)\n")
+
+
+def test_before_the_due_date_feedback_shows_each_checks_message_without_points(classroom):
+    from nbgrader.api import Gradebook
+
+    from autograder.host.feedback_service import FeedbackService
+
+    with (classroom.course / "nbgrader_config.py").open("a") as config:
+        config.write("\nc.FeedbackOnSubmit.scores_before_due = False\n")
+    url = f"sqlite:///{classroom.course / 'gradebook.db'}"
+    now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+    with Gradebook(url) as gb:
+        gb.update_or_create_assignment(ASSIGNMENT, duedate=now + datetime.timedelta(days=7))
+    classroom.submit("ada", "Before the due date.")
+    service = FeedbackService(classroom.course)
+    service.scan()
+    service.run_ready()
+    page = classroom.feedback("ada")
+    assert "Before the due date." in page and "\u2718" in page, page[:2000]  # each check's ✘ and message
+    assert not POINTS.search(page), POINTS.search(page)
+
+    with Gradebook(url) as gb:  # the due date passes: points are shown again
+        gb.update_or_create_assignment(ASSIGNMENT, duedate=now - datetime.timedelta(minutes=1))
+    classroom.submit("ada", "After the due date.")
+    service.scan()
+    service.run_ready()
+    page = classroom.feedback("ada")
+    assert "After the due date." in page and "Score: " in page and re.search(r"\d / \d+ points", page)

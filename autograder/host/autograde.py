@@ -81,12 +81,16 @@ def autograde_here(config: Config, assignment: str, student: str) -> tuple[str |
         app = Autograde(coursedir=coursedir, config=config)
         app.force = app.create_student = True
         answer = capture_log(app)
-    log = answer.get("log", "")
+    return nbgrader_failure("autograde", answer), answer.get("log", "")
+
+
+def nbgrader_failure(step: str, answer: dict) -> str | None:
+    """None when an nbgrader app's ``capture_log`` answer succeeded; else its last error line, said short."""
     if answer.get("success"):
-        return None, log
-    lines = (answer.get("error") or log or "?").strip().splitlines()
+        return None
+    lines = (answer.get("error") or answer.get("log") or "?").strip().splitlines()
     errors = [line for line in lines if "Error" in line or "ERROR" in line] or lines
-    return f"nbgrader autograde failed: {errors[-1].strip()[:300]}", log
+    return f"nbgrader {step} failed: {errors[-1].strip()[:300]}"
 
 
 def record_zeros(db_url: str, assignment: str, student: str, submitted: Path) -> None:

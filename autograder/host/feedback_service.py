@@ -9,26 +9,39 @@ cluster for the batch, so a deadline rush is graded in parallel), and generates 
 each student's feedback, which appears under *Fetch Feedback* in their Assignment List.  The
 gradebook gets what nbgrader's autograde writes; grades and comments given by hand stay.  A
 submission that cannot be collected or graded is marked failed with the reason (in the queue,
-and the service's log), and the others go on.
+and the service's log), its student gets that reason as the feedback on it, and the others go
+on.  Before the assignment's due date, ``c.FeedbackOnSubmit.scores_before_due = False`` keeps
+the points out of the feedback (each check's message stays).
 """
 
 from __future__ import annotations
 
+import datetime
+import html
 import logging
+import re
 import threading
 from pathlib import Path
 
 from traitlets.config import Config
 
+from autograder.host.autograde import nbgrader_failure
 from autograder.host.classroom import grade_all
 from autograder.host.course import GradingError
-from autograder.host.exchange import student_id_problem
+from autograder.host.exchange import Refused, read_regular, student_id_problem
 from autograder.host.feedback_queue import FeedbackQueue, Job, inbound_parts, stamp
 from autograder.host.settings import FeedbackOnSubmit, course_config, db_url, exchange_root
 
 QUEUE_FILE = Path(".feedback") / "queue.sqlite"
 IDLE_SECONDS = 30.0  # switched off: how often to look whether the instructor switched it on
 log = logging.getLogger("mnist-autograder.feedback")
+# The points in a feedback page: nbgrader's template's "(Score: 2.0 / 3.0)" and "Score: 2.0 / 3.0"
+# (in macros a child template cannot replace, so they are cut from the page), and the lines the
+# course's checks print (autograder.grading: "architecture: 3 / 3 points", "  ✔ ... (0.5)").
+SCORES = [(re.compile(r" ?\(Score: -?[\d.]+(?: / [\d.]+)?\)"), ""),
+          (re.compile(r"Score: [\d.]+ / [\d.]+ ?"), ""),
+          (re.compile(r"\b([\w.-]+): [\d.]+ / [\d.]+ points$", re.M), r"\1:"),
+          (re.compile(r" \((?:[\d.]+ of )?[\d.]+\)$", re.M), "")]
 
 
 class FeedbackService:
@@ -106,13 +119,33 @@ class FeedbackService:
                 if outcome is None or outcome.failed or outcome.report is None:
                     raise GradingError("; ".join(outcome.problems) if outcome else "not graded")
                 self._nbgrader("generate_feedback", self.api.generate_feedback(assignment, student))
+                if not self.scores_shown(assignment):
+                    self._without_scores(assignment, student)
                 self._nbgrader("release_feedback", self.api.release_feedback(assignment, student))
             except Exception as exc:
                 self._failed(job, exc, graded)
             else:
                 score = f"{outcome.report.score:g} / {outcome.report.max_score:g}"
-                log.info("feedback released: %s, %s, %s", student, assignment, score)
+                log.info("feedback released: %s, %s, %s, submitted %s", student, assignment, score, graded)
                 self.queue.finish(job, True, score, graded=graded)
+
+    def scores_shown(self, assignment: str) -> bool:
+        """Whether feedback shows points now: always, or once the due date (the gradebook's) has passed."""
+        if self.settings.scores_before_due:
+            return True
+        from nbgrader.api import Gradebook
+
+        with Gradebook(self.db_url) as gb:
+            due = gb.find_assignment(assignment).duedate  # naive UTC, as nbgrader keeps it
+        return due is None or datetime.datetime.now(datetime.UTC).replace(tzinfo=None) >= due
+
+    def _without_scores(self, assignment: str, student: str) -> None:
+        """Cut the points out of ``student``'s generated feedback pages; each check's message stays."""
+        for page in (self.course / "feedback" / student / assignment).glob("*.html"):
+            text = page.read_text(encoding="utf-8")
+            for pattern, replacement in SCORES:
+                text = pattern.sub(replacement, text)
+            page.write_text(text, encoding="utf-8")
 
     def _collect(self, job: Job) -> str:
         """Collect ``job``'s student's newest submission (nbgrader's collect --update); its time stamp."""
@@ -128,16 +161,47 @@ class FeedbackService:
         return collected
 
     def _failed(self, job: Job, exc: BaseException, graded: str | None = None) -> None:
+        """Mark ``job`` failed, and tell its student why in the feedback on that submission."""
         log.error("no feedback for %s on %s: %s", job.student, job.assignment, exc)
         self.queue.finish(job, False, f"not graded: {exc}", graded=graded)
+        try:
+            self._release_message(job, str(exc))
+        except Exception as told:  # the queue and the log have the reason; the student gets it next time
+            log.error("could not tell %s why (%s)", job.student, told)
+
+    def _release_message(self, job: Job, reason: str) -> None:
+        """Release, as the feedback on ``job``'s submission, a page saying it could not be graded and why.
+
+        nbgrader finds a student's feedback by the submission's secret and notebook names, so the
+        page goes where ``generate_feedback`` puts pages, with the secret and time stamp of the
+        inbound folder (read without following links), and nbgrader's release sends it.
+        """
+        from nbgrader.api import Gradebook
+
+        inbound = self.exchange / self.course_id / "inbound" / job.submitted
+        try:
+            secret = read_regular(str(inbound / "submission_secret.txt"))[0].decode()
+            timestamp = read_regular(str(inbound / "timestamp.txt"))[0].decode()
+        except (Refused, OSError) as exc:
+            raise GradingError(f"its submission has no readable secret and time stamp ({exc})") from exc
+        with Gradebook(self.db_url) as gb:
+            notebooks = [nb.name for nb in gb.find_assignment(job.assignment).notebooks]
+        folder = self.course / "feedback" / job.student / job.assignment
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "submission_secret.txt").write_text(secret)
+        (folder / "timestamp.txt").write_text(timestamp)
+        page = message_page(job.assignment, timestamp, reason)
+        for notebook in notebooks:
+            (folder / f"{notebook}.html").write_text(page, encoding="utf-8")
+        self._nbgrader("release_feedback", self.api.release_feedback(job.assignment, job.student))
+        log.info("told %s why their submission of %s was not graded", job.student, job.assignment)
 
     @staticmethod
     def _nbgrader(step: str, answer: dict) -> None:
         """GradingError with nbgrader's last error line when an ``NbGraderAPI`` call did not succeed."""
-        if not answer.get("success"):
-            lines = (answer.get("log") or answer.get("error") or "?").strip().splitlines()
-            errors = [line for line in lines if "ERROR" in line or "Error" in line] or lines
-            raise GradingError(f"nbgrader {step} failed: {errors[-1].strip()[:300]}")
+        failure = nbgrader_failure(step, answer)
+        if failure:
+            raise GradingError(failure)
         for line in (answer.get("log") or "").splitlines():
             if "ERROR" in line:  # the safe collect refuses a submission with an ERROR, and succeeds
                 log.error("nbgrader %s: %s", step, line)
@@ -164,3 +228,12 @@ class FeedbackService:
             self.scan()
             if not self.run_ready():
                 stop.wait(self.settings.poll_seconds)
+
+
+def message_page(assignment: str, submitted: str, reason: str) -> str:
+    """The feedback page a student gets when their submission could not be graded."""
+    return ("<!doctype html><html><head><meta charset='utf-8'><title>Not graded</title></head><body>"
+            f"<h1>{html.escape(assignment)}: not graded</h1>"
+            f"<p>Your submission of {html.escape(submitted)} could not be graded automatically:</p>"
+            f"<pre id='reason'>{html.escape(reason)}</pre><p>Your instructor sees this too. Fix what it "
+            "says and submit again; if it makes no sense to you, ask your instructor.</p></body></html>")
