@@ -155,8 +155,9 @@ def test_the_judge_process_runs_sandboxed_with_none_of_the_graders_environment(t
     judge = _judge(tmp_path, tmp_path)
     try:
         children = Path(f"/proc/{judge.process.pid}/task/{judge.process.pid}/children")
-        for _ in range(600):  # bubblewrap starts the judge in its namespaces (slower on a busy machine)
-            if children.read_text().split():
+        for _ in range(600):  # bubblewrap starts the judge in its namespaces (slower on a busy machine);
+            pids = children.read_text().split()  # its child has bwrap's empty environment until it execs
+            if pids and Path(f"/proc/{pids[0]}/environ").read_bytes():
                 break
             time.sleep(0.05)
         (pid,) = children.read_text().split()

@@ -38,20 +38,28 @@ def _normalised(path) -> list[dict]:
             for c in _cells(path)]
 
 
-@pytest.fixture(params=ASSIGNMENTS)
-def generated_release(request, tmp_path: Path) -> tuple[str, Path]:
-    """(assignment, what ``nbgrader generate_assignment`` makes of its source/ now, in a scratch course)."""
-    # --no-db: the same release notebook, without creating a gradebook (alembic), in half the time.
+@pytest.fixture(scope="module")
+def generated_course(tmp_path_factory) -> Path:
+    """A scratch course whose release/ is what ``nbgrader generate_assignment`` makes of source/ now."""
+    # One nbgrader process for every assignment ("*"), and --no-db: the same release notebooks,
+    # without starting nbgrader twice or creating a gradebook (alembic).
     from autograder.host.course import run_nbgrader
 
-    assignment = request.param
-    course = tmp_path / "course"
+    course = tmp_path_factory.mktemp("generated") / "course"
     course.mkdir()
     shutil.copy2(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
-    shutil.copytree(SOURCES[assignment].parent, course / "source" / assignment,
-                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
-    run_nbgrader(course, "generate_assignment", assignment, "--force", "--no-db")
-    return assignment, course / "release" / assignment / f"{assignment}.ipynb"
+    for assignment in ASSIGNMENTS:
+        shutil.copytree(SOURCES[assignment].parent, course / "source" / assignment,
+                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    run_nbgrader(course, "generate_assignment", "*", "--force", "--no-db")
+    return course
+
+
+@pytest.fixture(params=ASSIGNMENTS)
+def generated_release(request, generated_course: Path) -> tuple[str, Path]:
+    """(assignment, what ``nbgrader generate_assignment`` makes of its source/ now)."""
+    assignment = request.param
+    return assignment, generated_course / "release" / assignment / f"{assignment}.ipynb"
 
 
 def test_release_is_exactly_what_generate_assignment_makes_from_source(generated_release):
