@@ -33,6 +33,7 @@ from pathlib import Path
 from autograder.evidence.records import ENV_DIR, SAVED_RUN
 from autograder.host.course import PACKAGED
 from autograder.host.exchange import Refused, open_regular
+from autograder.host.kernel_stderr import drop_startup_lines
 from mnist_ref.offline_data import tfds_data_dir
 
 KERNEL_NAME = "sandboxed-python3"
@@ -240,10 +241,17 @@ def write_kernel_spec(jupyter_path: Path, argv: list[str]) -> str:
     return KERNEL_NAME
 
 
+def _sandbox_env(argv: list[str]) -> dict[str, str]:
+    """The environment a sandbox command gives its process (bwrap's ``--setenv NAME VALUE`` pairs)."""
+    return {argv[i + 1]: argv[i + 2] for i, arg in enumerate(argv[:-2]) if arg == "--setenv"}
+
+
 def launch(argv_file: str, inside: str, connection_file: str) -> None:
     """Copy the connection file where the sandbox sees it, then replace this process by the kernel.
 
-    Refuses a connection over TCP: the kernel, without a network, could never be reached.
+    Refuses a connection over TCP: the kernel, without a network, could never be reached.  The
+    kernel's stderr reaches the grader's without the TensorFlow log lines its log level hides
+    (:func:`~autograder.host.kernel_stderr.drop_startup_lines`).
     """
     transport = json.loads(Path(connection_file).read_text()).get("transport")
     if transport != "ipc":
@@ -254,6 +262,7 @@ def launch(argv_file: str, inside: str, connection_file: str) -> None:
     if "JPY_PARENT_PID" in os.environ and "--clearenv" in argv:  # jupyter_client's, set for this launch
         at = argv.index("--clearenv") + 1
         argv[at:at] = ["--setenv", "JPY_PARENT_PID", os.environ["JPY_PARENT_PID"]]
+    drop_startup_lines(int(_sandbox_env(argv).get("TF_CPP_MIN_LOG_LEVEL", "0")))
     os.execve(argv[0], argv, {})  # the sandbox's environment is in argv (bwrap's --clearenv, --setenv)
 
 
