@@ -69,13 +69,18 @@ def test_generate_config_writes_every_setting_with_its_help(config_folders):
         assert _flat(help_text) in comments, name
 
 
-def test_a_generated_config_loads_to_the_defaults(config_folders, tmp_path: Path):
+def test_a_generated_config_with_every_line_uncommented_gives_the_defaults(config_folders, tmp_path: Path):
     user, _ = config_folders
+    course = _config(tmp_path / "course", "c.Execute.timeout = 150\n")
+    before = load_settings(course)
     assert main(["--generate-config"]) == 0
     text = (user / "nbgrader_config.py").read_text()
-    (user / "nbgrader_config.py").write_text(re.sub(r"^# (c\.SafeGrading\.(?!cell_timeout)\w+ = )", r"\1",
-                                                    text, flags=re.MULTILINE))
-    assert load_settings(_config(tmp_path / "course", "")).timeout == 300
+    (user / "nbgrader_config.py").write_text(re.sub(r"^# (c\.\w+\.\w+ = )", r"\1", text, flags=re.MULTILINE))
+    after = load_settings(course)
+    names = set(after.trait_names(config=True)) - {"cell_timeout"}
+    assert {name: getattr(after, name) for name in names} == {name: getattr(before, name) for name in names}
+    assert after.cell_timeout is None  # written as None: nbgrader's Execute.timeout, as when unset
+    assert after.cell_limit == before.cell_limit == 150
 
 
 @pytest.mark.parametrize(("argv", "line"), [

@@ -50,9 +50,10 @@ class SafeGrading(Configurable):
 
     timeout = Float(300.0, help="Seconds one submission may take in all (kernel and judge); "
                     "it is stopped at this limit and what ran before still counts.").tag(config=True)
-    cell_timeout = Float(help="Seconds one cell may run before it is interrupted (the cells after "
-                         "it still run). Default: nbgrader's Execute.timeout, capped at `timeout`; "
-                         "0 or less (as Execute.timeout None or -1): no per-cell limit.").tag(config=True)
+    cell_timeout = Float(None, allow_none=True, help="Seconds one cell may run before it is interrupted "
+                         "(the cells after it still run), capped at `timeout`. None: nbgrader's "
+                         "Execute.timeout; 0 or less (as Execute.timeout None or -1): no per-cell limit."
+                         ).tag(config=True)
     memory_gb = Float(8.0, help="Address-space limit of the student's kernel, in GiB.").tag(config=True)
     disk_mb = Float(512.0, help="Disk a graded kernel may fill, in MiB: the largest file it may write, "
                     "and the size of each of its folders (its work folder, /tmp, and the evidence "
@@ -87,8 +88,8 @@ class SafeGrading(Configurable):
         return proposal.value
 
     @validate("cell_timeout")
-    def _cell_seconds(self, proposal: Any) -> float:
-        if 0 < proposal.value < 1:
+    def _cell_seconds(self, proposal: Any) -> float | None:
+        if proposal.value is not None and 0 < proposal.value < 1:
             raise _refuse(self, proposal, "1 second or more, or 0 or less for no per-cell limit")
         return proposal.value
 
@@ -129,9 +130,10 @@ class SafeGrading(Configurable):
 
         No per-cell limit (``cell_timeout`` 0 or less) leaves only the submission's limit.
         """
-        if self.cell_timeout <= 0:
+        cell = self._cell_timeout_default() if self.cell_timeout is None else self.cell_timeout
+        if cell <= 0:
             return int(self.timeout)
-        return int(min(self.cell_timeout, self.timeout))
+        return int(min(cell, self.timeout))
 
     @property
     def limits(self) -> Limits:
