@@ -116,8 +116,13 @@ class Command(SettingsHelp, NbgraderConfig):
     arguments = ""  # the positional arguments, for the usage line: "NOTEBOOK", "[COURSE]"
     positional = (0, 0)  # how many positional arguments it takes: at least, at most
 
+    @property
+    def usage(self) -> str:
+        """The usage line: ``usage: mnist-autograder grade NOTEBOOK [options]``."""
+        return " ".join(f"usage: {self.name} {self.arguments} [options]".split())
+
     def emit_description(self) -> Iterator[str]:
-        yield " ".join(f"usage: {self.name} {self.arguments} [options]".split())
+        yield self.usage
         yield ""
         for paragraph in wrap_paragraphs(" ".join((type(self).__doc__ or "").split())):
             yield paragraph
@@ -134,7 +139,7 @@ class Command(SettingsHelp, NbgraderConfig):
         self.parse_command_line(argv)
         low, high = self.positional
         if not low <= len(self.extra_args) <= high:
-            raise ConfigError(f"usage: {self.name} {self.arguments} [options] ({self.name} --help)")
+            raise ConfigError(f"{self.usage} ({self.name} --help)")
         course = self.course()
         if course is None:
             return

@@ -191,7 +191,7 @@ class Roster(Command):
     def initialize(self, argv: list[str] | None = None) -> None:
         self.parse_command_line(list(argv or []))
         if not self.subapp:
-            raise ConfigError(f"usage: {self.name} import FILE [options] ({self.name} --help)")
+            raise ConfigError(f"{self.usage} ({self.name} --help)")
 
     def initialize_subcommand(self, subc: str, argv: list[str] | None = None) -> None:
         self.subapp = self.subcommands[subc][0](parent=self)
