@@ -1,4 +1,5 @@
-"""The assignment through nbgrader's real pipeline: full marks, zero, and one mistake at a time.
+"""The assignment through nbgrader's real pipeline: full marks, zero, one mistake at a time, and
+correct work in other styles.
 
 All submissions are graded as one class by `grade_all` (sandboxed kernels, the clean judge,
 two at a time); every test then reads its student's report.
@@ -18,7 +19,10 @@ from tests.helpers import ASSIGNMENT, RELEASE_NOTEBOOK, SOURCE_NOTEBOOK, grading
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prepared_mnist")]
 
-TIMEOUT = 150  # seconds per submission; cells are interrupted after half of it
+TIMEOUT = 300  # seconds per submission: the lesson's own pipeline decodes every image again in every epoch
+# Seconds per cell, what the hanging student waits: four times the longest cell (the lesson's
+# own code, about 17 s on a busy 2-core machine).
+CELL_TIMEOUT = 75
 DATA_CELLS = ["validation_split_size", "scaling", "shapes_and_labels", "no_validation_leak", "batching"]
 MODEL_CELLS = ["architecture", "compile_settings"]
 
@@ -69,7 +73,8 @@ class GradedClass:
 
 @pytest.fixture(scope="module")
 def graded_class(tmp_path_factory) -> GradedClass:
-    """One class: the solution, the solution then a hang, the blank release and each mistake; graded once."""
+    """One class: the solution, the solution then a hang, the blank release, each mistake and each
+    other style (the lesson's own code among them); graded once."""
     from autograder.host.classroom import grade_all
     from autograder.host.course import make_course, submit
 
@@ -83,9 +88,12 @@ def graded_class(tmp_path_factory) -> GradedClass:
     hanging.cells.append(nbformat.v4.new_code_cell("import time\nwhile True:\n    time.sleep(1)"))
     nbformat.write(hanging, work / "hang.ipynb")
     students["solution_then_hang"] = work / "hang.ipynb"
+    for name, cells in STYLES.items():
+        students[name] = replace_cells(SOURCE_NOTEBOOK, cells, work / f"{name}.ipynb")
+    assert len(students) == len(EXPECTED) + len(STYLES) + 3, "a style named like another student"
     for student, path in students.items():
         submit(course, ASSIGNMENT, student, Path(path))
-    settings = grading_settings(course, timeout=TIMEOUT, cell_timeout=TIMEOUT / 2, workers=2)
+    settings = grading_settings(course, timeout=TIMEOUT, cell_timeout=CELL_TIMEOUT, workers=2)
     summary = grade_all(course, ASSIGNMENT, settings, progress=False)
     print("\n".join(summary.lines()))
     return GradedClass(course, {o.student: o.report for o in summary.outcomes})
@@ -178,24 +186,10 @@ def test_a_typical_mistake_costs_at_least_a_quarter_of_its_cell(graded, mistake)
     assert cell.max_points - cell.points >= cell.max_points / 4, cell.message
 
 
-STYLE_TIMEOUT = 300  # the lesson's own pipeline decodes every image again in every epoch
-
-
-@pytest.fixture(scope="module")
-def styled(tmp_path_factory) -> dict[str, GradeReport]:
-    """Correct work in other styles, and the lesson's own code, graded as one class."""
-    from autograder.host.classroom import grade_all
-    from autograder.host.course import make_course, submit
-
-    course = tmp_path_factory.mktemp("styles") / "course"
-    make_course(course)
-    work = tmp_path_factory.mktemp("styled")
-    for name, cells in STYLES.items():
-        submit(course, ASSIGNMENT, name, replace_cells(SOURCE_NOTEBOOK, cells, work / f"{name}.ipynb"))
-    settings = grading_settings(course, timeout=STYLE_TIMEOUT, cell_timeout=STYLE_TIMEOUT / 2, workers=2)
-    summary = grade_all(course, ASSIGNMENT, settings, progress=False)
-    print("\n".join(summary.lines()))
-    return {o.student: o.report for o in summary.outcomes}
+@pytest.fixture
+def styled(graded: dict[str, GradeReport]) -> dict[str, GradeReport]:
+    """Correct work in other styles, and the lesson's own code: their reports (graded with the class)."""
+    return {name: graded[name] for name in STYLES}
 
 
 @pytest.mark.timeout(1800)

@@ -29,9 +29,10 @@ def no_mnist(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(reference, "test_sets", refuse)
 
 
-@pytest.fixture
-def trained(mock_mnist: int):
-    """The lesson's model after 2 epochs of 4 updates on random images, and its History."""
+@pytest.fixture(scope="module")
+def trained_once():
+    """The lesson's model after 2 epochs of 4 updates on random images, and its History (the tests
+    only read them: trained once for the module)."""
     import tensorflow as tf
 
     from mnist_ref.model import build_model, compile_model
@@ -42,6 +43,12 @@ def trained(mock_mnist: int):
     images, labels = rng.random((64, 28, 28, 1), dtype=np.float32), rng.integers(0, 10, 64)
     history = model.fit(images, labels, batch_size=16, epochs=2, verbose=0)
     return model, history
+
+
+@pytest.fixture
+def trained(mock_mnist: int, trained_once):
+    """:func:`trained_once`, with the judge's test set (TFDS's mock MNIST) for this test."""
+    return trained_once
 
 
 def _evidence(history, name: str, **changes) -> HistoryEvidence:
