@@ -190,7 +190,7 @@ def test_an_unreachable_scheduler_is_named_with_how_to_start_one(tmp_path, monke
     from autograder.host.course import GradingError
     from tests.helpers import free_port
 
-    monkeypatch.setattr(cluster, "CONNECT_SECONDS", 2)
+    monkeypatch.setattr(cluster, "CONNECT_SECONDS", 0.5)  # nothing listens: no need to wait long
     address = f"tcp://127.0.0.1:{free_port()}"
     with pytest.raises(GradingError, match="cannot reach the Dask scheduler at .*`dask scheduler`"):
         with cluster.dask_client(SafeGrading(scheduler=address)):
