@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -59,6 +60,24 @@ def test_prepare_lab_enables_nbgrader_in_its_own_config_dir(course: Path, tmp_pa
     page = json.loads((launch.config_dir / "labconfig" / "page_config.json").read_text())
     assert page["disabledExtensions"]["@jupyter/nbgrader:create-assignment"] is False
     assert launch.exchange == tmp_path / "ex" and launch.exchange.is_dir()  # nbgrader needs it to exist
+
+
+@pytest.mark.usefixtures("prepared_marker", "tfds_data_dir")
+def test_the_labs_python3_kernel_keeps_tensorflows_startup_lines_out_of_the_terminal(course: Path,
+                                                                                   tmp_path: Path) -> None:
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    launch = lab.prepare_lab(course, open_browser=False, env={"PATH": "/usr/bin"})
+    with pytest.MonkeyPatch.context() as mp:  # the server's environment: its JUPYTER_PATH first
+        mp.setenv("JUPYTER_PATH", launch.env["JUPYTER_PATH"])
+        spec = KernelSpecManager().get_kernel_spec("python3")
+    assert spec.argv[-4:] == ["-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    # The spec's launcher in front of a stand-in kernel that logs as TensorFlow does while it loads.
+    kernel = ("import sys; sys.stderr.write('I0000 00:00:1796597785.043505     1 port.cc:153] "
+              "oneDNN custom operations are on.\\nthe student sees this\\n')")
+    done = subprocess.run([*spec.argv[:-4], "-c", kernel], capture_output=True, text=True, timeout=60,
+                          env={**launch.env, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert done.returncode == 0 and done.stderr == "the student sees this\n", done.stderr
 
 
 @pytest.mark.usefixtures("tfds_data_dir")

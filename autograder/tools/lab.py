@@ -13,7 +13,9 @@ the user's ``~/.jupyter`` is neither read nor changed.  That folder enables
   Create Assignment panel for instructors.
 
 The kernel finds the prepared TFDS ``mnist`` (``python -m mnist_ref prepare-data``) in
-``$TFDS_DATA_DIR`` or ``~/tensorflow_datasets``; nothing is downloaded.
+``$TFDS_DATA_DIR`` or ``~/tensorflow_datasets``; nothing is downloaded.  Its ``python3`` kernel
+spec (in the same folder, first on ``JUPYTER_PATH``) starts ipykernel through
+:mod:`autograder.host.kernel_stderr`, so TensorFlow's start-up log lines stay out of the terminal.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ LAB_PLUGINS = (
     "@jupyter/nbgrader:create-assignment",
     "@jupyter/nbgrader:validate-assignment",
 )
-# What only instructors get (autograder/tools/hub.py gives students the rest).
+# What only instructors get (autograder/tools/hub/ gives students the rest).
 INSTRUCTOR_ONLY = frozenset({"nbgrader.server_extensions.formgrader", "@jupyter/nbgrader:formgrader",
                              "@jupyter/nbgrader:create-assignment"})
 
@@ -96,6 +98,17 @@ def write_config(config_dir: Path, instructor: bool = True) -> None:
         (notification / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}\n')
 
 
+def write_kernel(data_dir: Path) -> None:
+    """The ``python3`` kernel spec the lab's server finds first: ipykernel, its stderr filtered."""
+    spec = data_dir / "kernels" / "python3"
+    spec.mkdir(parents=True, exist_ok=True)
+    argv = [sys.executable, "-m", "autograder.host.kernel_stderr",
+            sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    kernel = {"argv": argv, "display_name": "Python 3 (ipykernel)", "language": "python",
+              "metadata": {"debugger": True}}
+    (spec / "kernel.json").write_text(json.dumps(kernel, indent=2) + "\n")
+
+
 def check_mnist() -> Path:
     """The prepared TFDS mnist folder; LabError with the fix when it is missing."""
     from mnist_ref.offline_data import is_prepared, prepared_dataset_dir
@@ -124,6 +137,8 @@ def lab_env(course: Path, config_dir: Path, base: dict[str, str] | None = None) 
     env = dict(os.environ if base is None else base)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"  # nbgrader calls alembic
     env["JUPYTER_CONFIG_DIR"] = os.fspath(config_dir)
+    data = [os.fspath(config_dir / "data"), env.get("JUPYTER_PATH")]  # the lab's kernel spec first
+    env["JUPYTER_PATH"] = os.pathsep.join(filter(None, data))
     env["TFDS_DATA_DIR"] = os.fspath(tfds_data_dir())
     # Only the log level: a student's own kernel keeps every core (kernel_threads is for grading).
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", str(load_settings(course).tensorflow_log_level))
@@ -142,6 +157,7 @@ def prepare_lab(course: Path = Path("."), port: int = 8888, token: str | None = 
     check_mnist()
     config_dir = Path(config_dir).resolve() if config_dir else course / CONFIG_DIR_NAME
     write_config(config_dir)
+    write_kernel(config_dir / "data")
     env = lab_env(course, config_dir, env)
     exchange = exchange_root(course, env)
     if exchange is not None:
