@@ -50,13 +50,34 @@ def test_help_all_lists_every_setting_once_with_its_help(capsys):
         assert _flat(help_text) in _flat(out), name
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["--help-all"], *([name, "--help-all"] for name in COMMANDS
-                                                                if name not in ("lab", "hub"))])
+@pytest.mark.parametrize("argv", [["--help"], ["--help-all"], *([name, "--help-all"] for name in COMMANDS)])
 def test_help_shows_no_restructuredtext_markup(argv: list[str], capsys):
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert out.strip()
     assert not re.search(r":(mod|class|func|meth|attr):`|``", out), out
+
+
+@pytest.mark.parametrize(("command", "options"), [
+    ("lab", ["--course", "--port", "--token", "--no-browser"]),
+    ("hub", ["--root", "--port", "--instructor", "--students", "--roster", "--dev", "--env",
+             "--prepare-only"]),
+])
+def test_the_lab_and_the_hub_list_each_of_their_options_once(command: str, options: list[str], capsys):
+    assert main([command, "--help-all"]) == 0
+    out = capsys.readouterr().out
+    for option in options:
+        assert len(re.findall(rf"^{option}(=|$)", out, re.MULTILINE)) == 1, option
+    assert "SafeGrading" not in out  # neither reads the grading settings
+
+
+@pytest.mark.parametrize("command", ["lab", "hub"])
+def test_the_lab_and_the_hub_refuse_a_port_that_is_no_number_in_one_line(command: str, capsys):
+    assert main([command, "--port=abc"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert _one_line(captured.err) == (f"{command}: The 'port' trait of a {command.title()} instance "
+                                       "expected an int, not the str 'abc'.")
 
 
 def test_generate_config_writes_every_setting_with_its_help(config_folders):

@@ -91,3 +91,40 @@ def test_prepare_lab_refuses_when_mnist_is_not_prepared_and_names_make_data(cour
 def test_lab_refuses_a_folder_that_is_not_a_course(tmp_path: Path, capsys) -> None:
     assert lab.main(["--course", str(tmp_path), "--no-browser"]) == 2
     assert "no nbgrader_config.py" in capsys.readouterr().err
+
+
+def test_main_hands_its_options_and_what_follows_the_double_dash_to_jupyterlab(monkeypatch, capsys) -> None:
+    seen = {}
+
+    def stop(course: Path, port: int, token: str | None, open_browser: bool, extra_args: list[str]) -> None:
+        seen.update(course=course, port=port, token=token, open_browser=open_browser, extra_args=extra_args)
+        raise lab.LabError("stopped before JupyterLab")
+
+    monkeypatch.setattr(lab, "prepare_lab", stop)
+    monkeypatch.setenv(lab.PORT_ENV, "8899")
+    assert lab.main(["--course", "c", "--no-browser", "--token", "t", "--", "--ServerApp.base_url=/x/"]) == 2
+    assert seen == {"course": Path("c"), "port": 8899, "token": "t", "open_browser": False,
+                    "extra_args": ["--ServerApp.base_url=/x/"]}
+    assert capsys.readouterr().err == "lab: stopped before JupyterLab\n"
+
+
+@pytest.mark.parametrize(("argv", "line"), [
+    (["--ServerApp.base_url=/x/"], "unrecognised argument '--ServerApp.base_url=/x/'; JupyterLab's own "
+                                   "options go after --, e.g. -- --ServerApp.base_url=/course/"),
+    (["--port", "70000"], "The value of the 'port' trait of a Lab instance should not be greater than 65535, "
+                          "but a value of 70000 was specified"),
+])
+def test_main_refuses_a_bad_option_in_one_line(argv: list[str], line: str, capsys) -> None:
+    assert lab.main(argv) == 2
+    assert capsys.readouterr().err == f"lab: {line}\n"
+
+
+def test_main_refuses_a_lab_port_variable_that_is_no_number(monkeypatch, capsys) -> None:
+    monkeypatch.setenv(lab.PORT_ENV, "abc")
+    assert lab.main(["--no-browser"]) == 2
+    assert capsys.readouterr().err == f"lab: {lab.PORT_ENV}='abc' is refused: it must be a port number\n"
+
+
+def test_main_names_the_module_in_its_usage(capsys) -> None:
+    assert lab.main(["--help"]) == 0
+    assert capsys.readouterr().out.startswith(f"usage: {lab.MODULE} [options] [-- JUPYTERLAB_OPTIONS]\n")

@@ -12,11 +12,9 @@ from typing import Any
 from jupyter_core.application import JupyterApp, base_flags
 from traitlets import List, default
 
-from autograder.host.course import GradingError
-from autograder.host.sandbox import SandboxUnavailable
 from autograder.host.settings import CONFIG_FILE, ConfigError, FeedbackOnSubmit, SafeGrading
-from autograder.tools.command import SettingsHelp, refuse_unknown, summary
-from autograder.tools.commands import COMMANDS, PROG
+from autograder.tools.command import PROG, SettingsHelp, launch, refuse_unknown, summary
+from autograder.tools.commands import COMMANDS
 
 DESCRIPTION = f"""usage: {PROG} <command> [options]
 
@@ -77,14 +75,5 @@ class MnistAutograder(SettingsHelp, JupyterApp):
 def main(argv: list[str] | None = None) -> int:
     """Run one command; exit status 2 with a one-line reason when the command line or grading cannot work."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    command = argv[0] if argv and argv[0] in COMMANDS else PROG
-    app = MnistAutograder()
-    try:
-        app.initialize(argv)
-        return app.run()
-    except SystemExit as exc:  # --help, --version
-        return exc.code if isinstance(exc.code, int) else 0
-    except (GradingError, SandboxUnavailable, ConfigError) as exc:
-        print(f"{command}: {exc}", file=sys.stderr)
-        return 2
+    return launch(MnistAutograder(), argv, argv[0] if argv and argv[0] in COMMANDS else PROG)
 

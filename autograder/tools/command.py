@@ -8,17 +8,20 @@ SafeGrading and FeedbackOnSubmit setting before it runs.  Any mistake is one ``C
 
 from __future__ import annotations
 
+import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from jupyter_core.application import base_flags
-from traitlets import List
-from traitlets.config import Config
+from traitlets import List, TraitError
+from traitlets.config import Application, Config
 from traitlets.config.loader import KVArgParseConfigLoader
 from traitlets.utils.text import wrap_paragraphs
 
+from autograder.host.course import GradingError
+from autograder.host.sandbox import SandboxUnavailable
 from autograder.host.settings import (
     SETTINGS_CLASSES,
     ConfigError,
@@ -28,6 +31,7 @@ from autograder.host.settings import (
     checked,
 )
 
+PROG = "mnist-autograder"
 SETTING_EXAMPLE = "--SafeGrading.timeout=600"
 HELP_OPTIONS = ("-h", "--help", "--help-all")
 LIMIT_ALIASES = {"timeout": "SafeGrading.timeout", "cell-timeout": "SafeGrading.cell_timeout",
@@ -62,8 +66,10 @@ def _names(options: dict) -> set[str]:
     return {name for key in options for name in (key if isinstance(key, tuple) else (key,))}
 
 
-def refuse_unknown(argv: list[str], aliases: dict, flags: dict) -> None:
-    """ConfigError for an option that is none of ``aliases``, ``flags``, help or a Class.trait setting.
+def refuse_unknown(argv: list[str], aliases: dict, flags: dict, owners: tuple[str, ...] | None = None,
+                   hint: str = f"settings look like {SETTING_EXAMPLE}") -> None:
+    """ConfigError for an option that is none of ``aliases``, ``flags``, help or a Class.trait setting
+    (of one of ``owners``, when given); the message ends with ``hint``.
 
     traitlets would take ``--bogus`` as an alias waiting for a value; here it is named at once.
     """
@@ -76,8 +82,9 @@ def refuse_unknown(argv: list[str], aliases: dict, flags: dict) -> None:
         if name in with_value:
             if not has_value:
                 next(words, None)  # its value, which may start with "-"
-        elif name not in switches and "." not in name:
-            raise ConfigError(f"unrecognised argument {word!r}; settings look like {SETTING_EXAMPLE}")
+        elif name not in switches and ("." not in name or owners is not None
+                                       and name.split(".", 1)[0] not in owners):
+            raise ConfigError(f"unrecognised argument {word!r}; {hint}")
 
 
 class SettingsHelp:
@@ -86,17 +93,19 @@ class SettingsHelp:
     (traitlets' own would also list each Application class the command is made of.)
     """
 
+    settings_classes: tuple[type, ...] = SETTINGS_CLASSES  # the settings it reads: their section of the help
+
     def emit_help(self, classes: bool = False) -> Iterator[str]:
         yield from self.emit_description()  # type: ignore[attr-defined]
         yield from self.emit_subcommands_help()  # type: ignore[attr-defined]
         yield from self.emit_options_help()  # type: ignore[attr-defined]
-        if classes:
+        if classes and self.settings_classes:
             yield "Settings"
             yield "========"
             yield ("Set in nbgrader_config.py (c.SafeGrading.timeout = 600) or on the command line "
                    f"({SETTING_EXAMPLE}).")
             yield ""
-            for cls in SETTINGS_CLASSES:
+            for cls in self.settings_classes:
                 yield cls.class_get_help()
                 yield ""
         yield from self.emit_examples()  # type: ignore[attr-defined]
@@ -115,6 +124,8 @@ class Command(SettingsHelp, NbgraderConfig):
     flags: dict = {"debug": base_flags["debug"]}  # e.g. which config files were read
     arguments = ""  # the positional arguments, for the usage line: "NOTEBOOK", "[COURSE]"
     positional = (0, 0)  # how many positional arguments it takes: at least, at most
+    owners: tuple[str, ...] | None = None  # whose Class.trait settings it takes (None: any, as nbgrader's)
+    hint = f"settings look like {SETTING_EXAMPLE}"  # how an unrecognised option's refusal ends
 
     @property
     def usage(self) -> str:
@@ -135,7 +146,7 @@ class Command(SettingsHelp, NbgraderConfig):
     def initialize(self, argv: list[str] | None = None) -> None:
         """Parse the command line, then read and check the course's configuration (if it reads one)."""
         argv = list(argv or [])
-        refuse_unknown(argv, self.aliases, self.flags)
+        refuse_unknown(argv, self.aliases, self.flags, self.owners, self.hint)
         self.parse_command_line(argv)
         low, high = self.positional
         if not low <= len(self.extra_args) <= high:
@@ -146,6 +157,16 @@ class Command(SettingsHelp, NbgraderConfig):
         self.read(course, self.cli_config)
         for cls in SETTINGS_CLASSES:
             checked(cls, self.config)
+
+    def update_config(self, config: Config) -> None:
+        """Apply ``config`` to the command's own options; ConfigError for a value one refuses (--port=abc).
+
+        (traitlets' parse_command_line would log the TraitError and exit 1.)
+        """
+        try:
+            super().update_config(config)
+        except TraitError as exc:
+            raise ConfigError(str(exc)) from exc
 
     def course(self) -> Path | None:
         """The course whose configuration this command reads; None: it reads none."""
@@ -164,3 +185,16 @@ class Command(SettingsHelp, NbgraderConfig):
     def run(self) -> int:
         """Do the command; the exit status."""
         raise NotImplementedError
+
+
+def launch(app: Application, argv: list[str] | None, label: str) -> int:
+    """Initialize and run ``app``; its exit status, or 2 with one line ``label: reason`` on stderr when
+    the command line or the grading cannot work (``mnist-autograder``, and the lab's and hub's own mains)."""
+    try:
+        app.initialize(list(sys.argv[1:] if argv is None else argv))
+        return app.run()
+    except SystemExit as exc:  # --help, --version
+        return exc.code if isinstance(exc.code, int) else 0
+    except (GradingError, SandboxUnavailable, ConfigError) as exc:
+        print(f"{label}: {exc}", file=sys.stderr)
+        return 2

@@ -12,11 +12,12 @@ from traitlets.config import Application
 
 from autograder.host.course import DEFAULT_ASSIGNMENT, GradingError, require_template
 from autograder.host.settings import ConfigError
-from autograder.tools.command import CLUSTER_ALIASES, LIMIT_ALIASES, Command, summary
+from autograder.tools.command import CLUSTER_ALIASES, LIMIT_ALIASES, PROG, Command, summary
+from autograder.tools.hub.cli import Hub
+from autograder.tools.lab import Lab
 
 EXIT_NOT_GRADED = 1  # some submission could not be graded (the report says which)
 EXIT_INTERRUPTED = 130  # Ctrl-C: what was graded is recorded
-PROG = "mnist-autograder"
 ROLES = ("instructor", "student")
 
 
@@ -291,36 +292,6 @@ class RemoveSolutions(Command):
         shutil.rmtree(source)
         print(f"remove-solutions: removed {source}; `init` and the demo now need a reinstall")
         return 0
-
-
-class PassThrough(Application):
-    """A command with its own command line: its arguments are handed over unparsed."""
-
-    def initialize(self, argv: list[str] | None = None) -> None:
-        self.passed = list(argv or [])
-
-
-class Lab(PassThrough):
-    """JupyterLab with nbgrader's extensions for a course (--course, default .); its options:
-    mnist-autograder lab --help."""
-
-    name = f"{PROG} lab"
-
-    def run(self) -> int:
-        from autograder.tools.lab import main as lab_main
-
-        return lab_main(self.passed)
-
-
-class Hub(PassThrough):
-    """The course on a JupyterHub; its options: mnist-autograder hub --help."""
-
-    name = f"{PROG} hub"
-
-    def run(self) -> int:
-        from autograder.tools.hub import main as hub_main
-
-        return hub_main(self.passed)
 
 
 COMMANDS: dict[str, type[Application]] = {

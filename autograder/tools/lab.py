@@ -1,4 +1,5 @@
-"""JupyterLab for the course, with nbgrader's extensions: ``python -m autograder.tools.lab`` (``make lab``).
+"""JupyterLab for the course, with nbgrader's extensions: ``mnist-autograder lab``, or ``python -m
+autograder.tools.lab`` (``make lab``) with the same options (:class:`Lab`).
 
 Starts JupyterLab on localhost with the course directory (default: the current folder) as both
 the server's root and its working directory, which is where nbgrader's Formgrader reads
@@ -20,7 +21,6 @@ spec (in the same folder, first on ``JUPYTER_PATH``) starts ipykernel through
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
@@ -28,9 +28,14 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from traitlets import Bool, Int, Unicode, default
+
 from autograder.host.settings import ConfigError, course_config, load_settings
+from autograder.tools.command import PROG, Command, launch
 
 CONFIG_DIR_NAME = ".jupyter-lab"
+MODULE = "python -m autograder.tools.lab"
+PORT_ENV, PORT = "LAB_PORT", 8888  # the server's port: $LAB_PORT, else 8888
 # Run with the server's environment: prints the course's Exchange.root, or nothing.
 READ_EXCHANGE = ("import sys; from autograder.host.settings import exchange_root; "
                  "print(exchange_root(sys.argv[1]) or '')")
@@ -145,7 +150,7 @@ def lab_env(course: Path, config_dir: Path, base: dict[str, str] | None = None) 
     return env
 
 
-def prepare_lab(course: Path = Path("."), port: int = 8888, token: str | None = None,
+def prepare_lab(course: Path = Path("."), port: int = PORT, token: str | None = None,
                 open_browser: bool = True, config_dir: Path | None = None,
                 extra_args: list[str] | None = None, env: dict[str, str] | None = None) -> LabLaunch:
     """Check the course and data, write the config folder, and build the JupyterLab command."""
@@ -181,31 +186,59 @@ def prepare_lab(course: Path = Path("."), port: int = 8888, token: str | None = 
     return LabLaunch(command, env, course, config_dir, exchange)
 
 
+class Lab(Command):
+    """JupyterLab with nbgrader's extensions for a course, on 127.0.0.1, in a Jupyter config folder of its
+    own (COURSE/.jupyter-lab); JupyterLab's own options go after --."""
+
+    name = f"{PROG} lab"
+    positional = (0, sys.maxsize)  # JupyterLab's options, after --
+    owners, hint = ("Lab",), "JupyterLab's own options go after --, e.g. -- --ServerApp.base_url=/course/"
+    settings_classes = ()
+    course_dir = Unicode(".", help="The course directory, with nbgrader_config.py (default: the current "
+                         "folder).").tag(config=True)
+    port = Int(PORT, help=f"The server's port on 127.0.0.1 (default: ${PORT_ENV}, else {PORT}).", min=0,
+               max=65535).tag(config=True)
+    token = Unicode(None, allow_none=True, help="The login token (default: a random one, printed in the "
+                    "URL).").tag(config=True)
+    open_browser = Bool(True, help="Open a web browser on the lab.").tag(config=True)
+    aliases = {**Command.aliases, "course": "Lab.course_dir", "port": "Lab.port", "token": "Lab.token"}
+    flags = {**Command.flags, "no-browser": ({"Lab": {"open_browser": False}}, "Do not open a web browser.")}
+    examples = f"{PROG} lab --course fall-course --port 8890 --no-browser -- --ServerApp.base_url=/course/"
+
+    @property
+    def usage(self) -> str:
+        return f"{super().usage} [-- JUPYTERLAB_OPTIONS]"
+
+    @default("port")
+    def _port_default(self) -> int:
+        value = os.environ.get(PORT_ENV, str(PORT))
+        try:
+            return int(value)
+        except ValueError:
+            raise ConfigError(f"{PORT_ENV}={value!r} is refused: it must be a port number") from None
+
+    def run(self) -> int:
+        """Check the course and data, then replace this process with JupyterLab."""
+        try:
+            lab = prepare_lab(Path(self.course_dir), self.port, self.token, self.open_browser,
+                              extra_args=self.extra_args)
+        except LabError as exc:
+            print(f"lab: {exc}", file=sys.stderr)
+            return 2
+        print(f"Course:   {lab.cwd}\nExchange: {lab.exchange or 'not configured'}\n"
+              f"MNIST:    {lab.env['TFDS_DATA_DIR']}\nConfig:   {lab.config_dir}\n"
+              "In JupyterLab: Nbgrader menu > Formgrader (instructors), "
+              "Nbgrader > Assignment List and the notebook's Validate button (students).", flush=True)
+        os.chdir(lab.cwd)  # the Formgrader reads nbgrader_config.py from the working directory
+        os.execve(sys.executable, lab.command, lab.env)
+        return 0  # not reached
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Parse the command line, then replace this process with JupyterLab."""
-    parser = argparse.ArgumentParser(prog="python -m autograder.tools.lab", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--course", type=Path, default=Path("."),
-                        help="course directory with nbgrader_config.py (default: the current folder)")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("LAB_PORT", "8888")))
-    parser.add_argument("--token", default=None,
-                        help="login token (default: a random one, printed in the URL)")
-    parser.add_argument("--no-browser", action="store_true", help="do not open a web browser")
-    parser.add_argument("jupyter_args", nargs="*", help="more JupyterLab options, after --")
-    args = parser.parse_args(argv)
-    try:
-        launch = prepare_lab(args.course, args.port, args.token, not args.no_browser,
-                             extra_args=args.jupyter_args)
-    except LabError as exc:
-        print(f"lab: {exc}", file=sys.stderr)
-        return 2
-    print(f"Course:   {launch.cwd}\nExchange: {launch.exchange or 'not configured'}\n"
-          f"MNIST:    {launch.env['TFDS_DATA_DIR']}\nConfig:   {launch.config_dir}\n"
-          "In JupyterLab: Nbgrader menu > Formgrader (instructors), "
-          "Nbgrader > Assignment List and the notebook's Validate button (students).", flush=True)
-    os.chdir(launch.cwd)  # the Formgrader reads nbgrader_config.py from the working directory
-    os.execve(sys.executable, launch.command, launch.env)
-    return 0  # not reached
+    """``python -m autograder.tools.lab``: the :class:`Lab` command under its module's name."""
+    command = Lab()
+    command.name = MODULE  # for its usage line and help (a class attribute, not a trait)
+    return launch(command, argv, "lab")
 
 
 if __name__ == "__main__":
