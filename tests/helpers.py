@@ -29,6 +29,20 @@ def run_module(*args: str, env: dict[str, str] | None = None, timeout: float = 6
                           capture_output=True, text=True, timeout=timeout)
 
 
+def config_in(folder: Path, config: str) -> Path:
+    """``folder`` with an nbgrader_config.py holding ``config`` (after ``c = get_config()``)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "nbgrader_config.py").write_text("c = get_config()  # noqa: F821\n" + config)
+    return folder
+
+
+def one_line(stderr: str) -> str:
+    """The single line a command printed on stderr (fails when it printed more, or none)."""
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    return lines[0]
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as s:

@@ -10,6 +10,7 @@ import pytest
 from autograder.host.settings import SETTINGS_CLASSES, load_settings
 from autograder.tools.cli import main
 from autograder.tools.commands import COMMANDS
+from tests.helpers import config_in, one_line
 
 SETTINGS = [(cls.__name__, name, cls.class_traits()[name].help) for cls in SETTINGS_CLASSES
             for name in cls.class_trait_names(config=True)]
@@ -26,16 +27,6 @@ def config_folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Pat
     return user, explicit
 
 
-def _config(folder: Path, config: str) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "nbgrader_config.py").write_text("c = get_config()  # noqa: F821\n" + config)
-    return folder
-
-
-def _one_line(stderr: str) -> str:
-    lines = stderr.strip().splitlines()
-    assert len(lines) == 1, stderr
-    return lines[0]
 
 
 def _flat(text: str) -> str:
@@ -76,7 +67,7 @@ def test_the_lab_and_the_hub_refuse_a_port_that_is_no_number_in_one_line(command
     assert main([command, "--port=abc"]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert _one_line(captured.err) == (f"{command}: The 'port' trait of a {command.title()} instance "
+    assert one_line(captured.err) == (f"{command}: The 'port' trait of a {command.title()} instance "
                                        "expected an int, not the str 'abc'.")
 
 
@@ -92,7 +83,7 @@ def test_generate_config_writes_every_setting_with_its_help(config_folders):
 
 def test_a_generated_config_with_every_line_uncommented_gives_the_defaults(config_folders, tmp_path: Path):
     user, _ = config_folders
-    course = _config(tmp_path / "course", "c.Execute.timeout = 150\n")
+    course = config_in(tmp_path / "course", "c.Execute.timeout = 150\n")
     before = load_settings(course)
     assert main(["--generate-config"]) == 0
     text = (user / "nbgrader_config.py").read_text()
@@ -122,17 +113,17 @@ def test_a_generated_config_with_every_line_uncommented_gives_the_defaults(confi
 ])
 def test_a_bad_setting_on_the_command_line_is_refused_in_one_line_naming_it(tmp_path: Path, capsys, argv,
                                                                             line):
-    course = _config(tmp_path / "course", "")
+    course = config_in(tmp_path / "course", "")
     assert main(["grade-all", str(course), *argv]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert _one_line(captured.err) == f"grade-all: {line}"
+    assert one_line(captured.err) == f"grade-all: {line}"
 
 
 def test_a_bad_setting_in_the_course_config_is_refused_before_the_command_runs(tmp_path: Path, capsys):
-    course = _config(tmp_path / "course", "c.SafeGrading.memory_gb = 0\n")
+    course = config_in(tmp_path / "course", "c.SafeGrading.memory_gb = 0\n")
     assert main(["doctor", str(course)]) == 2
-    assert _one_line(capsys.readouterr().err) == ("doctor: SafeGrading.memory_gb=0.0 is refused: it must be "
+    assert one_line(capsys.readouterr().err) == ("doctor: SafeGrading.memory_gb=0.0 is refused: it must be "
                                                   "more than 0")
 
 
@@ -140,7 +131,7 @@ def test_a_bad_setting_in_the_course_config_is_refused_before_the_command_runs(t
                                   []])
 def test_a_command_line_missing_or_adding_arguments_is_refused_in_one_line(argv: list[str], capsys):
     assert main(argv) == 2
-    assert _one_line(capsys.readouterr().err)
+    assert one_line(capsys.readouterr().err)
 
 
 def test_config_is_read_in_jupyters_order_then_the_course_then_the_command_line(tmp_path: Path,
@@ -152,11 +143,11 @@ def test_config_is_read_in_jupyters_order_then_the_course_then_the_command_line(
     from autograder.tools.commands import Doctor
 
     user, explicit = config_folders
-    _config(user, "c.SafeGrading.disk_mb = 1.0\nc.SafeGrading.memory_gb = 1.0\nc.SafeGrading.timeout = 10\n"
+    config_in(user, "c.SafeGrading.disk_mb = 1.0\nc.SafeGrading.memory_gb = 1.0\nc.SafeGrading.timeout = 10\n"
             "c.SafeGrading.judge_timeout = 1.0\n")
-    _config(explicit, "c.SafeGrading.memory_gb = 2.0\nc.SafeGrading.timeout = 20\n"
+    config_in(explicit, "c.SafeGrading.memory_gb = 2.0\nc.SafeGrading.timeout = 20\n"
             "c.SafeGrading.judge_timeout = 2.0\n")
-    course = _config(tmp_path / "course", "c.SafeGrading.timeout = 30\nc.SafeGrading.judge_timeout = 3.0\n")
+    course = config_in(tmp_path / "course", "c.SafeGrading.timeout = 30\nc.SafeGrading.judge_timeout = 3.0\n")
     command = Doctor()
     command.initialize([str(course), "--SafeGrading.judge_timeout=4"])
     settings = command.settings

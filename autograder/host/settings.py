@@ -22,6 +22,7 @@ from traitlets import Bool, Float, Integer, List, TraitError, Unicode, default, 
 from traitlets.config import Application, Config, Configurable
 from traitlets.config.loader import (
     ConfigFileNotFound,
+    FileConfigLoader,
     JSONFileConfigLoader,
     KVArgParseConfigLoader,
     PyFileConfigLoader,
@@ -184,8 +185,8 @@ class FeedbackOnSubmit(Configurable):
 SETTINGS_CLASSES = (SafeGrading, FeedbackOnSubmit)
 
 
-class _PyFile(PyFileConfigLoader):
-    """traitlets' loader of a Python config file; a file that fails says which it is and how to fix it."""
+class _SaysWhichFile(FileConfigLoader):
+    """A traitlets config-file loader whose failing file says which it is and how to fix it."""
 
     def load_config(self) -> Config:
         try:
@@ -197,17 +198,12 @@ class _PyFile(PyFileConfigLoader):
                               "fix or remove it") from exc
 
 
-class _JSONFile(JSONFileConfigLoader):
-    """traitlets' loader of a JSON config file; a file that fails says which it is and how to fix it."""
+class _PyFile(_SaysWhichFile, PyFileConfigLoader):
+    """traitlets' loader of a Python config file, saying which file failed."""
 
-    def load_config(self) -> Config:
-        try:
-            return super().load_config()
-        except ConfigFileNotFound:
-            raise
-        except Exception as exc:
-            raise ConfigError(f"{self.full_filename} could not be loaded ({type(exc).__name__}: {exc}); "
-                              "fix or remove it") from exc
+
+class _JSONFile(_SaysWhichFile, JSONFileConfigLoader):
+    """traitlets' loader of a JSON config file, saying which file failed."""
 
 
 class NbgraderConfig(JupyterApp):
