@@ -136,6 +136,8 @@ def test_a_submission_that_cannot_be_graded_tells_its_student_why_and_holds_up_n
     assert states == {"ada": "done", "bob": "failed"}, service.queue.jobs()
     told = classroom.feedback("bob")
     assert "not graded" in told and "submit again" in told, told
+    assert "is not a readable Jupyter notebook" in told, told  # what grading found, not nbgrader's error
+    assert str(classroom.root) not in told, told  # and without the instructor's folders
     assert "Ada's answer." in classroom.feedback("ada")
 
 

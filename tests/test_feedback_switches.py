@@ -80,3 +80,14 @@ def test_a_course_without_an_exchange_is_told_what_feedback_on_submit_needs(tmp_
     (course / "nbgrader_config.py").write_text("c = get_config()\nc.CourseDirectory.course_id = 'x'\n")
     with pytest.raises(GradingError, match="names no exchange"):
         FeedbackService(course)
+
+
+def test_a_reason_told_to_a_student_names_none_of_the_instructors_folders(course):
+    from autograder.host.feedback_service import FeedbackService
+
+    service = FeedbackService(course)
+    told = service.for_students(f"no notebook matched by '{course}/autograded/ada' (exchange "
+                                f"{service.exchange}, log in {Path.home()}/grading.log)")
+    assert str(course) not in told and str(service.exchange) not in told and str(Path.home()) not in told
+    assert told == ("no notebook matched by '<course>/autograded/ada' (exchange <exchange>, "
+                    "log in ~/grading.log)")

@@ -123,6 +123,9 @@ class FeedbackService:
                     self._without_scores(assignment, student)
                 self._nbgrader("release_feedback", self.api.release_feedback(assignment, student))
             except Exception as exc:
+                if outcome is not None and outcome.problems:  # what grading found says more than nbgrader
+                    log.error("nbgrader on %s's %s: %s", student, assignment, exc)
+                    exc = GradingError("; ".join(outcome.problems))
                 self._failed(job, exc, graded)
             else:
                 score = f"{outcome.report.score:g} / {outcome.report.max_score:g}"
@@ -190,11 +193,17 @@ class FeedbackService:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "submission_secret.txt").write_text(secret)
         (folder / "timestamp.txt").write_text(timestamp)
-        page = message_page(job.assignment, timestamp, reason)
+        page = message_page(job.assignment, timestamp, self.for_students(reason))
         for notebook in notebooks:
             (folder / f"{notebook}.html").write_text(page, encoding="utf-8")
         self._nbgrader("release_feedback", self.api.release_feedback(job.assignment, job.student))
         log.info("told %s why their submission of %s was not graded", job.student, job.assignment)
+
+    def for_students(self, reason: str) -> str:
+        """``reason`` without the instructor's folders (the course's, the exchange's, the home's)."""
+        for root, shown in ((self.course, "<course>"), (self.exchange, "<exchange>"), (Path.home(), "~")):
+            reason = reason.replace(str(root.resolve()), shown).replace(str(root), shown)
+        return reason
 
     @staticmethod
     def _nbgrader(step: str, answer: dict) -> None:
