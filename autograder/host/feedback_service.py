@@ -64,6 +64,7 @@ class FeedbackService:
         self.queue = FeedbackQueue(self.course / QUEUE_FILE, self.settings.runs_per_day)
         self.api = NbGraderAPI(CourseDirectory(config=self.config), config=self.config)
         self._announced = False  # whether the log said if the service is on
+        self.stopping = threading.Event()  # set when the service stops: runs cut short are not recorded
 
     def assignments(self) -> set[str]:
         """The assignments that get feedback on submit (default: every one in the gradebook)."""
@@ -109,8 +110,12 @@ class FeedbackService:
         try:
             summary = grade_all(self.course, assignment, students=sorted(collected), progress=False)
         except Exception as exc:
+            if self.stopping.is_set():
+                return
             for job, graded in collected.values():
                 self._failed(job, exc, graded)
+            return
+        if self.stopping.is_set():  # cut short by a stop: they stay grading, to wait again after a restart
             return
         outcomes = {outcome.student: outcome for outcome in summary.outcomes}
         for student, (job, graded) in collected.items():
@@ -230,6 +235,7 @@ class FeedbackService:
 
     def serve(self, stop: threading.Event) -> None:
         """Look for submissions and give feedback until ``stop`` is set, while the course switches it on."""
+        self.stopping = stop
         while not stop.is_set():
             if not self.switched_on():
                 stop.wait(max(self.settings.poll_seconds, IDLE_SECONDS))

@@ -243,7 +243,8 @@ class FeedbackServiceCommand(Command):
             from autograder.host.feedback_page import serve_page
 
             threading.Thread(target=service.serve, args=(stop,), name="feedback", daemon=True).start()
-            signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+            # Stopping first: a batch cut short is left to grade again, not recorded as failed.
+            signal.signal(signal.SIGTERM, lambda *_: (stop.set(), sys.exit(0)))
             serve_page(service.queue)
             return 0
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
