@@ -59,17 +59,13 @@ lab: data
 hub: data sandbox-tools hub-tools
 	$(PY) -m autograder.tools.hub $(HUB_ARGS)
 
-# Two lanes (pytest-xdist): the modules that grade whole classes one after another in one, every
-# other module in the other (tests/conftest.py, GRADING_LANE).
-XDIST = -n 2 --dist loadscope
-
 test: lint data sandbox-tools browser-tools postgres-tools hub-tools docs
-	$(PY) -m pytest $(XDIST) --durations=25
+	$(PY) -m pytest --durations=25
 
 # The fast tier: no real MNIST (TFDS's mock data instead), no training, no browser, no
-# database server; under a minute.
+# database server; under a minute, in two pytest-xdist workers (a module stays on one worker).
 test-fast: lint
-	$(PY) -m pytest $(XDIST) -m "not training and not slow and not browser and not mnist and not postgres"
+	$(PY) -m pytest -n 2 --dist loadfile -m "not training and not slow and not browser and not mnist and not postgres"
 
 # The documentation (docs/, MyST Markdown), warnings as errors; its references are generated from the code.
 docs: $(STAMP)

@@ -73,31 +73,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.postgres)
 
 
-# Modules that grade whole classes on both cores (grade_all, two kernels at a time): under
-# `pytest -n 2 --dist loadscope` (make test) they run one after another in one lane, while every
-# other module (one work unit each, so module fixtures are built once) runs in the other.
-GRADING_LANE = frozenset({
-    "test_assignment", "test_course_reach", "test_forgery", "test_gradebook_parity", "test_hostile",
-    "test_hyperparameters", "test_judged_checks_api", "test_no_network", "test_whole_submissions"})
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_xdist_make_scheduler(config: pytest.Config, log):
-    """``--dist loadscope`` by module, with the GRADING_LANE modules as one scope (pytest-xdist's
-    ``xdist_group`` marks would say the same, but ``loadgroup`` ignores them on pytest 9.2:
-    pytest-xdist issue 1386)."""
-    if config.getoption("dist") != "loadscope":
-        return None
-    from xdist.scheduler import LoadScopeScheduling
-
-    class Lanes(LoadScopeScheduling):
-        def _split_scope(self, nodeid: str) -> str:
-            module = nodeid.split("::", 1)[0]
-            return "grading lane" if Path(module).stem in GRADING_LANE else module
-
-    return Lanes(config, log)
-
-
 @pytest.fixture
 def mock_mnist(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
     """``tfds.load("mnist")`` returns small random data in MNIST's format (TFDS's own mock_data).
