@@ -91,3 +91,12 @@ def test_a_reason_told_to_a_student_names_none_of_the_instructors_folders(course
     assert str(course) not in told and str(service.exchange) not in told and str(Path.home()) not in told
     assert told == ("no notebook matched by '<course>/autograded/ada' (exchange <exchange>, "
                     "log in ~/grading.log)")
+
+
+def test_a_home_folder_of_slash_leaves_the_other_paths_in_a_reason_as_they_are(course, monkeypatch):
+    from autograder.host.feedback_service import FeedbackService
+
+    service = FeedbackService(course)
+    monkeypatch.setattr(Path, "home", classmethod(lambda cls: Path("/")))
+    told = service.for_students(f"no notebook in {course}/autograded/ada; see /var/log/grading.log")
+    assert told == "no notebook in <course>/autograded/ada; see /var/log/grading.log"

@@ -207,6 +207,8 @@ class FeedbackService:
     def for_students(self, reason: str) -> str:
         """``reason`` without the instructor's folders (the course's, the exchange's, the home's)."""
         for root, shown in ((self.course, "<course>"), (self.exchange, "<exchange>"), (Path.home(), "~")):
+            if root.resolve() == root.resolve().parent:  # a home of "/" would turn every slash into "~"
+                continue
             reason = reason.replace(str(root.resolve()), shown).replace(str(root), shown)
         return reason
 
