@@ -19,9 +19,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from autograder.host.kernel_launch import launch
 from autograder.host.preprocessors import SandboxedExecute
 from autograder.host.report import GradeReport
-from autograder.host.sandbox import Limits, connection, environment, kernel_argv, launch
+from autograder.host.sandbox import Limits, connection, environment, kernel_argv
 from autograder.host.settings import course_config
 from autograder.tools.samples import cell_sources, replace_cells
 from tests.helpers import ASSIGNMENT, ROOT, SOURCE_NOTEBOOK, grading_settings

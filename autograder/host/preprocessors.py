@@ -43,6 +43,7 @@ from autograder.host.course import trusted_grade_cells
 from autograder.host.limits import MAX_MESSAGE_BYTES, FolderWatch, OutputBudget, capped_client, capped_context
 from autograder.host.sandbox import (
     KERNEL_NAME,
+    SCRATCH_PREFIX,
     connection,
     copy_handed_in,
     environment,
@@ -145,7 +146,7 @@ class SandboxedExecute(Execute):
     def preprocess(self, nb: NotebookNode, resources: dict, km: Any = None) -> tuple[NotebookNode, dict]:
         tools()  # refuse to run a student's code without the sandbox, saying how to install it
         settings = SafeGrading(parent=self)
-        scratch = Path(tempfile.mkdtemp(prefix="autograde-"))
+        scratch = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX))
         resources[METADATA] = {"scratch": scratch, "settings": settings, "finished": False}
         if nb.metadata.get(METADATA, {}).get("refused"):
             return nb, resources

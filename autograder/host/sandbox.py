@@ -26,6 +26,7 @@ import json
 import os
 import shutil
 import sys
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,10 +34,11 @@ from pathlib import Path
 from autograder.evidence.records import ENV_DIR, SAVED_RUN
 from autograder.host.course import PACKAGED
 from autograder.host.exchange import Refused, open_regular
-from autograder.host.kernel_stderr import drop_startup_lines
 from mnist_ref.offline_data import tfds_data_dir
 
 KERNEL_NAME = "sandboxed-python3"
+SCRATCH_PREFIX = "autograde-"  # a graded kernel's scratch folder in the temporary folder (TMPDIR)
+SOCKET_PATH_MAX = 107  # bytes of a Unix socket's path on Linux (sun_path, less its final NUL)
 # Trained models, weights and arrays handed in beside the notebook: empty in the graded run,
 # so its results come from training in it, not from a file (another student's, or from home).
 TRAINED_FILE_SUFFIXES = frozenset({".keras", ".h5", ".hdf5", ".pb", ".ckpt", ".index", ".pkl", ".pickle",
@@ -76,13 +78,15 @@ class Limits:
 
 
 def tools() -> tuple[str, str]:
-    """Paths of bwrap and prlimit, or SandboxUnavailable saying how to install them."""
+    """Paths of bwrap and prlimit, or SandboxUnavailable saying how to install them (or, when the
+    temporary folder is too long a path for the kernel's sockets, how to choose another)."""
     bwrap, prlimit = shutil.which("bwrap"), shutil.which("prlimit")
     if not bwrap or not prlimit:
         raise SandboxUnavailable(
             "bubblewrap (bwrap) and prlimit are needed to grade untrusted notebooks safely; "
             "install them with `apt-get install bubblewrap util-linux`"
         )
+    connection(Path(tempfile.gettempdir()) / f"{SCRATCH_PREFIX}{'x' * 8}" / "runtime")  # a scratch folder's
     return bwrap, prlimit
 
 
@@ -214,8 +218,16 @@ def connection(runtime: Path) -> dict[str, str]:
 
     Settings of jupyter_client's ``KernelManager``.  The sandbox has no network, so no TCP;
     socket files work across network namespaces, and the sandbox sees ``runtime`` at the same path.
+    SandboxUnavailable when the sockets' paths would be too long for Unix sockets (a deep TMPDIR).
     """
-    return {"transport": "ipc", "ip": str(runtime / "kernel-ipc")}
+    ip = str(runtime / "kernel-ipc")
+    longest = len(os.fsencode(ip)) + len("-99")  # jupyter_client's sockets: IP-1, IP-2, ...
+    if longest > SOCKET_PATH_MAX:
+        raise SandboxUnavailable(
+            f"the temporary folder {tempfile.gettempdir()} is too long a path for the sandboxed kernel's "
+            f"sockets ({longest} bytes, Unix sockets allow {SOCKET_PATH_MAX}): set TMPDIR to a shorter "
+            "folder, such as /tmp")
+    return {"transport": "ipc", "ip": ip}
 
 
 def write_kernel_spec(jupyter_path: Path, argv: list[str]) -> str:
@@ -230,7 +242,7 @@ def write_kernel_spec(jupyter_path: Path, argv: list[str]) -> str:
     spec = {
         # The launcher copies the connection file (written wherever jupyter_client likes) into
         # the runtime folder the sandbox can see, then execs the sandboxed kernel.
-        "argv": [sys.executable, "-m", "autograder.host.sandbox", str(spec_dir / "sandbox_argv.json"),
+        "argv": [sys.executable, "-m", "autograder.host.kernel_launch", str(spec_dir / "sandbox_argv.json"),
                  str(runtime / "connection.json"), "{connection_file}"],
         "display_name": "Python 3 (grading sandbox)",
         "language": "python",
@@ -239,32 +251,3 @@ def write_kernel_spec(jupyter_path: Path, argv: list[str]) -> str:
     }
     (spec_dir / "kernel.json").write_text(json.dumps(spec, indent=1))
     return KERNEL_NAME
-
-
-def _sandbox_env(argv: list[str]) -> dict[str, str]:
-    """The environment a sandbox command gives its process (bwrap's ``--setenv NAME VALUE`` pairs)."""
-    return {argv[i + 1]: argv[i + 2] for i, arg in enumerate(argv[:-2]) if arg == "--setenv"}
-
-
-def launch(argv_file: str, inside: str, connection_file: str) -> None:
-    """Copy the connection file where the sandbox sees it, then replace this process by the kernel.
-
-    Refuses a connection over TCP: the kernel, without a network, could never be reached.  The
-    kernel's stderr reaches the grader's without the TensorFlow log lines its log level hides
-    (:func:`~autograder.host.kernel_stderr.drop_startup_lines`).
-    """
-    transport = json.loads(Path(connection_file).read_text()).get("transport")
-    if transport != "ipc":
-        sys.exit(f"the sandboxed kernel has no network: connect to it over 'ipc', not {transport!r} "
-                 "(autograder.host.sandbox.connection)")
-    shutil.copyfile(connection_file, inside)
-    argv = json.loads(Path(argv_file).read_text())
-    if "JPY_PARENT_PID" in os.environ and "--clearenv" in argv:  # jupyter_client's, set for this launch
-        at = argv.index("--clearenv") + 1
-        argv[at:at] = ["--setenv", "JPY_PARENT_PID", os.environ["JPY_PARENT_PID"]]
-    drop_startup_lines(int(_sandbox_env(argv).get("TF_CPP_MIN_LOG_LEVEL", "0")))
-    os.execve(argv[0], argv, {})  # the sandbox's environment is in argv (bwrap's --clearenv, --setenv)
-
-
-if __name__ == "__main__":
-    launch(*sys.argv[1:4])
