@@ -59,8 +59,9 @@ lab: data
 hub: data sandbox-tools hub-tools
 	$(PY) -m autograder.tools.hub $(HUB_ARGS)
 
+# Two pytest-xdist workers, each a lane of whole modules (tests/conftest.py, LANE_A).
 test: lint data sandbox-tools browser-tools postgres-tools hub-tools docs
-	$(PY) -m pytest --durations=25
+	$(PY) -m pytest -n 2 --dist loadscope --durations=25
 
 # The fast tier: no real MNIST (TFDS's mock data instead), no training, no browser, no
 # database server; under a minute, in two pytest-xdist workers (a module stays on one worker).

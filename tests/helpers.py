@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import nbformat
@@ -118,3 +122,15 @@ def synthetic(seed: int = 0, n_train: int = 12, n_test: int = 5) -> Decoded:
                    rng.integers(0, 10, n_train, dtype=np.int64),
                    rng.integers(0, 256, (n_test, 28, 28, 1), dtype=np.uint8),
                    rng.integers(0, 10, n_test, dtype=np.int64))
+
+
+@contextmanager
+def private_tmpdir(monkeypatch) -> Iterator[Path]:
+    """A TMPDIR of its own for the graders a test starts (its scratch folders, and so its kernels'
+    command lines, name it); short, since the kernels' Unix sockets live there; removed after."""
+    folder = Path(tempfile.mkdtemp(prefix="grader-tmp-"))
+    monkeypatch.setenv("TMPDIR", str(folder))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
@@ -27,7 +28,14 @@ from autograder.host.course import make_course, run_nbgrader, scores_from_gradeb
 from autograder.host.settings import db_url
 from autograder.tools.samples import cell_sources, replace_cells
 from tests.dask_cluster import DaskProcesses
-from tests.helpers import ASSIGNMENT, RELEASE_NOTEBOOK, ROOT, SOURCE_NOTEBOOK, grading_settings
+from tests.helpers import (
+    ASSIGNMENT,
+    RELEASE_NOTEBOOK,
+    ROOT,
+    SOURCE_NOTEBOOK,
+    grading_settings,
+    private_tmpdir,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prepared_mnist")]
 
@@ -113,13 +121,28 @@ def _sleeper(path: Path, seconds: int) -> Path:
     return path
 
 
-def _grading_processes() -> set[int]:
-    """Sandboxed kernels and judges running on this machine (what a dead worker must not leave)."""
-    found = set()
+@pytest.fixture
+def scratch(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The TMPDIR of this test's graders (its Dask workers, its grade-all): their kernels' and
+    judges' scratch folders are made in it, so their command lines name it."""
+    with private_tmpdir(monkeypatch) as folder:
+        yield folder
+
+
+def _grading_processes(scratch: Path) -> set[int]:
+    """This test's sandboxed kernels and judges (what a dead worker must not leave): every process
+    whose command line names ``scratch`` (bwrap, the kernel's launcher, ipykernel), and their children
+    (the judge). Other tests' gradings, running beside this one, are not counted."""
+    tagged = set()
     for proc in psutil.process_iter(["cmdline"]):
-        cmdline = " ".join(proc.info.get("cmdline") or [])
-        if "bwrap" in cmdline or "autograder.judge" in cmdline or "ipykernel_launcher" in cmdline:
-            found.add(proc.pid)
+        if f"{scratch}/" in " ".join(proc.info.get("cmdline") or []):
+            tagged.add(proc)
+    found = {proc.pid for proc in tagged}
+    for proc in tagged:
+        try:
+            found |= {child.pid for child in proc.children(recursive=True)}
+        except psutil.NoSuchProcess:
+            pass
     return found
 
 
@@ -141,7 +164,7 @@ def _kill_one_mid_task(watcher, seen: dict, killed: dict[str, list[str]], kills:
                 return
 
 
-def test_a_worker_killed_mid_task_is_retried_once_then_reported(tmp_path):
+def test_a_worker_killed_mid_task_is_retried_once_then_reported(tmp_path, scratch):
     """Kill the worker grading ``once`` (it is retried and graded) and, twice, the one grading ``twice``."""
     from distributed import Client
 
@@ -152,7 +175,7 @@ def test_a_worker_killed_mid_task_is_retried_once_then_reported(tmp_path):
     for student in ("once", "twice"):
         submit(course, ASSIGNMENT, student, _sleeper(tmp_path / f"{student}.ipynb", 15))
     kills = {"once": 1, "twice": 2}
-    before = _grading_processes()
+    before = _grading_processes(scratch)
     killed: dict[str, list[str]] = {"once": [], "twice": []}
     done: dict = {}
     with DaskProcesses(workers=2, logs=tmp_path / "dask-logs") as cluster:
@@ -161,10 +184,12 @@ def test_a_worker_killed_mid_task_is_retried_once_then_reported(tmp_path):
             summary=grade_all(course, ASSIGNMENT, settings, progress=False)))
         thread.start()
         seen: dict[tuple[str, str], float] = {}
+        most_running = 0  # the check below must see this test's kernels while they run
         with Client(cluster.address) as watcher:
             deadline = time.monotonic() + 600
             while thread.is_alive() and time.monotonic() < deadline:
                 time.sleep(0.5)
+                most_running = max(most_running, len(_grading_processes(scratch)))
                 if len(watcher.scheduler_info()["workers"]) < 2:
                     continue  # one death at a time: wait for the nanny to restart the last one killed
                 _kill_one_mid_task(watcher, seen, killed, kills)
@@ -177,21 +202,21 @@ def test_a_worker_killed_mid_task_is_retried_once_then_reported(tmp_path):
     assert [o.student for o in done["summary"].failed] == ["twice"]
     assert "died" in (course / "autograded" / "twice" / ASSIGNMENT / "grading.log").read_text()
     time.sleep(2)
-    assert not _grading_processes() - before
+    assert most_running >= 2 and not _grading_processes(scratch) - before
 
 
 def _recorded(course: Path) -> set[str]:
     return {p.parents[1].name for p in (course / "autograded").glob(f"*/{ASSIGNMENT}/grading.json")}
 
 
-def test_ctrl_c_stops_grade_all_keeps_what_was_graded_and_only_new_grades_the_rest(tmp_path):
+def test_ctrl_c_stops_grade_all_keeps_what_was_graded_and_only_new_grades_the_rest(tmp_path, scratch):
     """Ctrl-C in the terminal (SIGINT to the whole process group) while a submission is graded."""
     course = tmp_path / "course"
     make_course(course)
     students = ["a", "b", "c"]
     for student in students:
         submit(course, ASSIGNMENT, student, _sleeper(tmp_path / f"{student}.ipynb", 12))
-    before = _grading_processes()
+    before = _grading_processes(scratch)
     command = [sys.executable, "-m", "autograder", "grade-all", str(course), "--workers", "1",
                "--timeout", "120"]
     run = subprocess.Popen(command, cwd=ROOT, start_new_session=True, text=True,
@@ -201,6 +226,7 @@ def test_ctrl_c_stops_grade_all_keeps_what_was_graded_and_only_new_grades_the_re
         time.sleep(0.5)
     time.sleep(5)  # the next submission is being graded now
     assert run.poll() is None, f"grade-all ended before Ctrl-C was pressed:\n{run.communicate()[0]}"
+    assert _grading_processes(scratch) - before, "this test's kernel is not found while it runs"
     os.killpg(run.pid, signal.SIGINT)
     output, _ = run.communicate(timeout=120)
     assert run.returncode == 130, output
@@ -211,7 +237,7 @@ def test_ctrl_c_stops_grade_all_keeps_what_was_graded_and_only_new_grades_the_re
         record = json.loads((course / "autograded" / student / ASSIGNMENT / "grading.json").read_text())
         assert not record["failed"] and record["score"] == 0
     time.sleep(2)
-    assert not _grading_processes() - before  # no kernel or judge left behind
+    assert not _grading_processes(scratch) - before  # no kernel or judge left behind
 
     from autograder.host.classroom import grade_all
 

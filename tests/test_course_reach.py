@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
-import tempfile
 import time
 from pathlib import Path
 
@@ -24,7 +23,7 @@ import pytest
 from autograder.host.course import make_course, run_nbgrader, scores_from_gradebook
 from autograder.host.settings import load_settings
 from autograder.tools.samples import cell_sources, replace_cells
-from tests.helpers import ASSIGNMENT, RELEASE_NOTEBOOK, SOURCE_NOTEBOOK
+from tests.helpers import ASSIGNMENT, RELEASE_NOTEBOOK, SOURCE_NOTEBOOK, private_tmpdir
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prepared_mnist")]
 
@@ -119,8 +118,9 @@ def digest(folder: Path, parts: tuple[str, ...]) -> dict[str, str]:
             and p.relative_to(folder).parts[0] in parts}
 
 
-def scratch_folders() -> set[str]:
-    return {p.name for p in Path(tempfile.gettempdir()).glob("autograde-*")}
+def scratch_folders(tmp: Path) -> set[str]:
+    """The grader's scratch folders in ``tmp`` (the TMPDIR it was given)."""
+    return {p.name for p in tmp.glob("autograde-*")}
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +129,8 @@ def term(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("reach")
     course, exchange = tmp / "course", tmp / "exchange"
     make_course(course)
-    with pytest.MonkeyPatch.context() as mp:
+    # The graders' own TMPDIR: no other test's scratch folders in it.
+    with pytest.MonkeyPatch.context() as mp, private_tmpdir(mp) as scratch_tmp:
         mp.setenv("NBGRADER_EXCHANGE", str(exchange))
         mp.setenv("GRADER_SECRET", SECRET)
         mp.setenv("JUPYTERHUB_API_TOKEN", TOKEN)
@@ -152,11 +153,11 @@ def term(tmp_path_factory):
         as_link.mkdir(parents=True)
         (as_link / NOTEBOOK).symlink_to(course / "source" / ASSIGNMENT / NOTEBOOK)
         before = digest(course, ("source", "release", "submitted", "nbgrader_config.py"))
-        scratch = scratch_folders()
         run_nbgrader(course, "autograde", ASSIGNMENT)
         run_nbgrader(course, "generate_feedback", ASSIGNMENT)
         run_nbgrader(course, "release_feedback", ASSIGNMENT)
-    yield {"course": course, "exchange": exchange, "before": before, "scratch": scratch,
+        scratch_left = scratch_folders(scratch_tmp)
+    yield {"course": course, "exchange": exchange, "before": before, "scratch_left": scratch_left,
            "collect_log": collect.stderr, "exchanged": list(work),
            "students": [*work, "planted_in_submitted", "notebook_is_link"]}
 
@@ -253,7 +254,7 @@ def test_nothing_big_is_left_behind_and_output_was_capped(term):
     limit = load_settings(course).limits.disk_bytes
     for path in [*returned(term), *(course / "submitted").rglob("*")]:
         assert path.is_dir() or path.stat().st_size < limit, path
-    assert scratch_folders() <= term["scratch"]  # every kernel's scratch folder is gone
+    assert term["scratch_left"] == set()  # every kernel's scratch folder is gone
     settings = load_settings(course)
     graded = course / "autograded" / "fills_disk" / ASSIGNMENT / NOTEBOOK
     assert graded.stat().st_size < settings.output_mb * 1024**2 * 1.5
