@@ -5,6 +5,8 @@ from __future__ import annotations
 import gc
 import json
 import math
+import os
+import signal
 import time
 from pathlib import Path
 
@@ -197,3 +199,42 @@ def test_a_judge_over_its_time_limit_is_stopped_and_scores_nothing(written, tmp_
     assert failure == "it did not finish within 0.05 s"
     assert judge.process.poll() is not None
     assert all(points == 0 for points, _ in verdicts.values())
+
+
+# Stands for bwrap: its inner child (the background sleep) waits forever, as bwrap's does when
+# bwrap is killed just after it started (bubblewrap issue 633: no parent-death signal set yet).
+FAKE_BWRAP = """#!/bin/sh
+sleep 600 &
+echo $! > "$(dirname "$0")/inner.pid"
+exec sleep 600
+"""
+
+
+def test_closing_a_judge_ends_what_its_sandbox_left_waiting_too(tmp_path, monkeypatch):
+    """close() kills the judge's whole process group, not only bwrap."""
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    (tools / "bwrap").write_text(FAKE_BWRAP)
+    (tools / "bwrap").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tools}:{os.environ['PATH']}")
+    judge = _judge(tmp_path, tmp_path)
+    deadline = time.monotonic() + 30
+    while not (tools / "inner.pid").is_file() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    inner = int((tools / "inner.pid").read_text())
+    judge.close()
+    assert judge.process.poll() is not None
+    deadline = time.monotonic() + 10
+    while _alive(inner) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if _alive(inner):
+        os.kill(inner, signal.SIGKILL)
+        pytest.fail("the sandbox's waiting child outlived close()")
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (not gone, not a zombie left for init to reap)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
+        return False

@@ -119,8 +119,9 @@ class Judge:
     def __init__(self, settings: SafeGrading, evidence: Path, requests: Path):
         self.settings, self.evidence, self.requests = settings, evidence, requests
         argv = judge_argv(evidence, requests, settings.limits, environment(settings.environment()))
+        # A process group of its own, which _stop kills whole: see there.
         self.process = subprocess.Popen(argv, env={}, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        stderr=subprocess.PIPE, text=True,
+                                        stderr=subprocess.PIPE, text=True, process_group=0,
                                         preexec_fn=_die_with_parent if _PRCTL else None)
         self._finalizer = weakref.finalize(self, _stop, self.process)
 
@@ -153,8 +154,16 @@ class Judge:
 
 
 def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.kill()
+    """Kill the judge's whole process group, then reap it.
+
+    The group, not the process: bwrap killed just after it started can leave its inner child
+    waiting forever for a signal that never comes, with no parent-death signal set yet
+    (bubblewrap issue 633); that child is still in the group.
+    """
+    try:  # even when bwrap has ended: the group lives on while that child does
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:  # the whole group has ended
+        pass
     process.wait()
     for stream in (process.stdin, process.stdout, process.stderr):
         if stream is not None:
