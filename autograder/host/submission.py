@@ -20,6 +20,7 @@ from pathlib import Path
 
 import nbformat
 
+from autograder.host.kernel_launch import PR_SET_PDEATHSIG
 from autograder.host.sandbox import environment, judge_argv
 from autograder.host.settings import GiB, SafeGrading
 
@@ -49,7 +50,7 @@ _PRCTL = _prctl()
 
 def _die_with_parent() -> None:
     """In the judge, before it starts: be killed if the grading process dies (a worker killed mid-task)."""
-    _PRCTL(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    _PRCTL(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def grade_id(cell: dict) -> str | None:
